@@ -1,0 +1,245 @@
+// DeadbandEncoder: report-by-exception for numeric tags. A point is sent when the value moves more
+// than the deadband away from the last *sent* value, when the status changes, or when the tag has
+// been silent for its heartbeat. Comparing with the last sent value (not the last received one)
+// means a slow drift is still sent once it adds up, so a cloud that holds each point's value until
+// the next point reconstructs every Good sample to within `deadband` engineering units.
+
+import { type Emit, droppedSnapshot } from './contracts';
+import { ReductionConfigError } from './errors';
+import {
+  DEFAULT_MAX_PENDING_POINTS,
+  ENCODER_DROP_REASONS,
+  type EncoderCounters,
+  POINT_REASONS,
+  type PointReason,
+  PointQueue,
+  REASON_CHANGE,
+  REASON_FIRST,
+  REASON_HEARTBEAT,
+  REASON_STATUS,
+} from './point-queue';
+
+/**
+ * Per tag: an absolute deadband in engineering units, or a percent of the tag's range
+ * (percent * (rangeMax - rangeMin) / 100). `heartbeatMs` is the longest silence: a sample at or
+ * after lastSentTime + heartbeatMs is sent even inside the deadband. Omitted or 0: no heartbeat.
+ */
+export type DeadbandTagConfig =
+  | { mode: 'absolute'; deadband: number; heartbeatMs?: number }
+  | { mode: 'percent'; percent: number; rangeMin: number; rangeMax: number; heartbeatMs?: number };
+
+export interface DeadbandEncoderConfig {
+  /** Indexed by tag number; null/undefined for tags this stage does not handle. */
+  tags: readonly (DeadbandTagConfig | null | undefined)[];
+  /** Cap on points queued between flushes; see DEFAULT_MAX_PENDING_POINTS. */
+  maxPendingPoints?: number;
+}
+
+/** One point to publish. */
+export interface DeadbandPoint {
+  tag: number;
+  sourceTimeMs: number;
+  /** The Good value; null for a status-only point (Bad or Uncertain status). */
+  value: number | null;
+  statusCode: number;
+  /** Samples of this tag received since the previous point and not sent. */
+  suppressed: number;
+  /** The tag's deadband in engineering units: the error bound of the reconstructed series. */
+  deadband: number;
+  reason: PointReason;
+}
+
+const UNKNOWN_TAG = 0;
+const INVALID_STATUS = 1;
+const INVALID_TIMESTAMP = 2;
+const INVALID_VALUE = 3;
+
+/** Marks "nothing sent yet" in the per-tag status key (a real key is 0..0xFFFF). */
+const NOTHING_SENT = -1;
+
+export class DeadbandEncoder {
+  readonly tagCount: number;
+  private readonly configured: Uint8Array;
+  private readonly deadband: Float64Array;
+  /** Heartbeat per tag, ms; Infinity when none, so the heartbeat test needs no branch. */
+  private readonly heartbeat: Float64Array;
+  private readonly sentValue: Float64Array;
+  private readonly sentTime: Float64Array;
+  /**
+   * Top 16 bits (severity and sub-code) of the last sent status. The low 16 bits (info type,
+   * limit and overflow bits) are left out: they can flip on every sample and are not a change of
+   * the tag's condition worth a point of its own.
+   */
+  private readonly sentKey: Int32Array;
+  private readonly pendingSuppressed: Float64Array;
+  private readonly queue: PointQueue;
+
+  // Float64 counters: a uint32 would wrap after ~12 h at 100,000 samples/s.
+  private readonly dropCounts = new Float64Array(ENCODER_DROP_REASONS.length);
+  private received = 0;
+  private emitted = 0;
+  private suppressedTotal = 0;
+  private pointsLost = 0;
+
+  /** The one record passed to every `emit` call; the callee copies what it keeps. */
+  private readonly out: DeadbandPoint = { tag: 0, sourceTimeMs: 0, value: null, statusCode: 0, suppressed: 0, deadband: 0, reason: 'first' };
+
+  constructor(config: DeadbandEncoderConfig) {
+    const tags = config?.tags;
+    if (!Array.isArray(tags)) throw new ReductionConfigError('tags must be an array indexed by tag number');
+    const n = tags.length;
+    const limit = config.maxPendingPoints ?? DEFAULT_MAX_PENDING_POINTS;
+    if (!Number.isInteger(limit) || limit < 1) throw new ReductionConfigError(`maxPendingPoints must be a positive integer, got ${limit}`);
+    this.tagCount = n;
+    this.configured = new Uint8Array(n);
+    this.deadband = new Float64Array(n);
+    this.heartbeat = new Float64Array(n).fill(Infinity);
+    for (let tag = 0; tag < n; tag++) {
+      const c = tags[tag];
+      if (c === null || c === undefined) continue;
+      this.deadband[tag] = absoluteDeadband(c, tag);
+      const hb = c.heartbeatMs ?? 0;
+      if (!(hb >= 0 && Number.isFinite(hb))) throw new ReductionConfigError(`heartbeatMs must be >= 0, got ${hb}`, { tag });
+      if (hb > 0) this.heartbeat[tag] = hb;
+      this.configured[tag] = 1;
+    }
+    this.sentValue = new Float64Array(n).fill(NaN);
+    this.sentTime = new Float64Array(n).fill(NaN);
+    this.sentKey = new Int32Array(n).fill(NOTHING_SENT);
+    this.pendingSuppressed = new Float64Array(n);
+    this.queue = new PointQueue(n, limit, false);
+  }
+
+  /** The deadband of `tag` in engineering units, or NaN for a tag this stage does not handle. */
+  deadbandOf(tag: number): number {
+    return tag >>> 0 === tag && tag < this.tagCount && this.configured[tag] === 1 ? this.deadband[tag]! : NaN;
+  }
+
+  /**
+   * Decides whether one sample (already through the `SampleGate`) is sent. For a Bad or Uncertain
+   * status the value is ignored (pass NaN): Good -> Bad/Uncertain sends one status-only point, and
+   * further samples with the same status are suppressed; Bad -> Good sends the Good value at once.
+   */
+  add(tag: number, sourceTimeMs: number, value: number, statusCode: number): void {
+    this.received++;
+    // Fast path, most samples: a Good value inside the deadband, same status, heartbeat not due.
+    // Kept small so V8 inlines it into the runtime's loop; `decide` handles everything else.
+    // sentKey is -1 for unconfigured tags and tags with nothing sent, so they never match.
+    if (
+      tag >>> 0 === tag &&
+      tag < this.tagCount &&
+      statusCode >>> 0 === statusCode &&
+      statusCode >>> 16 === this.sentKey[tag] &&
+      statusCode < 0x40000000 &&
+      Number.isFinite(value) &&
+      Number.isFinite(sourceTimeMs) &&
+      !(Math.abs(value - this.sentValue[tag]!) > this.deadband[tag]!) &&
+      sourceTimeMs < this.sentTime[tag]! + this.heartbeat[tag]!
+    ) {
+      this.pendingSuppressed[tag]++;
+      this.suppressedTotal++;
+      return;
+    }
+    this.decide(tag, sourceTimeMs, value, statusCode);
+  }
+
+  private decide(tag: number, sourceTimeMs: number, value: number, statusCode: number): void {
+    if (tag >>> 0 !== tag || tag >= this.tagCount || this.configured[tag] === 0) {
+      this.dropCounts[UNKNOWN_TAG]++;
+      return;
+    }
+    if (statusCode >>> 0 !== statusCode) {
+      this.dropCounts[INVALID_STATUS]++;
+      return;
+    }
+    if (!Number.isFinite(sourceTimeMs)) {
+      this.dropCounts[INVALID_TIMESTAMP]++;
+      return;
+    }
+    const good = statusCode >>> 30 === 0;
+    if (good && !Number.isFinite(value)) {
+      this.dropCounts[INVALID_VALUE]++;
+      return;
+    }
+    const key = statusCode >>> 16;
+    const sentKey = this.sentKey[tag]!;
+    let reason: number;
+    if (sentKey === NOTHING_SENT) reason = REASON_FIRST;
+    else if (key !== sentKey) reason = REASON_STATUS;
+    // A deadband of 0 sends every change; equal values are still suppressed (0 > 0 is false).
+    else if (good && Math.abs(value - this.sentValue[tag]!) > this.deadband[tag]!) reason = REASON_CHANGE;
+    else if (sourceTimeMs >= this.sentTime[tag]! + this.heartbeat[tag]!) reason = REASON_HEARTBEAT;
+    else {
+      this.pendingSuppressed[tag]++;
+      this.suppressedTotal++;
+      return;
+    }
+    const q = this.queue;
+    const i = q.reserve();
+    if (i < 0) {
+      // State stays as it was, so the next sample is compared with what the cloud really has.
+      this.pointsLost++;
+      this.pendingSuppressed[tag]++;
+      return;
+    }
+    q.tag[i] = tag;
+    q.time[i] = sourceTimeMs;
+    q.num[i] = good ? value : NaN;
+    q.status[i] = statusCode;
+    q.suppressed[i] = this.pendingSuppressed[tag]!;
+    q.reason[i] = reason;
+    this.pendingSuppressed[tag] = 0;
+    this.sentKey[tag] = key;
+    this.sentTime[tag] = sourceTimeMs;
+    if (good) this.sentValue[tag] = value;
+  }
+
+  /**
+   * Emits the points queued since the last flush, in the order they were decided. `nowMs` is part
+   * of the common stage contract and unused: heartbeats are decided on source time, by samples, so
+   * a tag that sends nothing at all is never given a made-up point.
+   */
+  flush(_nowMs: number, emit: Emit<DeadbandPoint>): void {
+    const q = this.queue;
+    const r = this.out;
+    while (q.head < q.length) {
+      const i = q.head++;
+      const tag = q.tag[i]!;
+      r.tag = tag;
+      r.sourceTimeMs = q.time[i]!;
+      r.statusCode = q.status[i]!;
+      r.value = r.statusCode >>> 30 === 0 ? q.num[i]! : null;
+      r.suppressed = q.suppressed[i]!;
+      r.deadband = this.deadband[tag]!;
+      r.reason = POINT_REASONS[q.reason[i]!]!;
+      this.emitted++;
+      emit(r);
+    }
+    q.clear();
+  }
+
+  counters(): EncoderCounters {
+    return {
+      received: this.received,
+      emitted: this.emitted,
+      dropped: droppedSnapshot(ENCODER_DROP_REASONS, this.dropCounts),
+      suppressed: this.suppressedTotal,
+      pointsLost: this.pointsLost,
+    };
+  }
+}
+
+function absoluteDeadband(c: DeadbandTagConfig, tag: number): number {
+  if (c.mode === 'absolute') {
+    if (!(c.deadband >= 0 && Number.isFinite(c.deadband))) throw new ReductionConfigError(`deadband must be a finite number >= 0, got ${c.deadband}`, { tag });
+    return c.deadband;
+  }
+  if (c.mode === 'percent') {
+    if (!(c.percent >= 0 && c.percent <= 100)) throw new ReductionConfigError(`percent must be in 0..100, got ${c.percent}`, { tag });
+    if (!(Number.isFinite(c.rangeMin) && Number.isFinite(c.rangeMax) && c.rangeMax > c.rangeMin)) {
+      throw new ReductionConfigError(`rangeMax must be greater than rangeMin, both finite, got ${c.rangeMin}..${c.rangeMax}`, { tag });
+    }
+    return (c.percent * (c.rangeMax - c.rangeMin)) / 100;
+  }
+  throw new ReductionConfigError(`mode must be 'absolute' or 'percent', got ${String((c as { mode?: unknown }).mode)}`, { tag });
+}

@@ -1,0 +1,215 @@
+// A local Greengrass core: the IPC server, the token exchange service and AWS endpoints, and a
+// launcher that deploys components from their recipes and built artifacts into a nucleus-like root:
+//
+//   <root>/ipc.socket
+//   <root>/packages/artifacts/<name>/<version>/<file>                 {artifacts:path}
+//   <root>/packages/artifacts-unarchived/<name>/<version>/<zip stem>/  {artifacts:decompressedPath}
+//   <root>/work/<name>/                                                {work:path}, the cwd
+//   <root>/logs/<name>.log
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import AdmZip from 'adm-zip';
+import type { IotCoreRecord, JsonObject, ValidationOutcome } from '../contracts';
+import { LocalIpcServer } from '../ipc/server';
+import { LocalAws } from '../aws/local-aws';
+import { applyConfigurationUpdate, interpolate, type ConfigurationUpdate, type InterpolationContext } from './configuration';
+import { loadRecipe, type LifecycleStep, type Recipe } from './recipe';
+import { LaunchedComponent } from './component';
+
+/** The nucleus version the harness reports in GGC_VERSION. */
+export const EMULATED_NUCLEUS_VERSION = '2.14.0';
+
+/** How long a deployment waits for a component's validity report (the nucleus's default is 60 s). */
+const DEFAULT_VALIDATION_TIMEOUT_MS = 20_000;
+
+export interface LocalGreengrassOptions {
+  thingName?: string;
+  region?: string;
+  /** Credential lifetime of the token exchange service (default 1 h). */
+  credentialLifetimeMs?: number;
+}
+
+export interface DeployOptions {
+  recipePath: string;
+  /** Laid out as for `greengrass-cli --artifactDir`: <dir>/<name>/<version>/<file>. */
+  artifactDir: string;
+  configurationUpdate?: ConfigurationUpdate;
+  /** Extra environment for this component only (the harness's own; not something the nucleus sets). */
+  env?: Record<string, string>;
+  /** Do not start it yet (a test that wants to watch the start, or deploy several first). */
+  noStart?: boolean;
+}
+
+interface Deployed {
+  recipe: Recipe;
+  component: LaunchedComponent;
+  configuration: JsonObject;
+  svcuid: string;
+  paths: Omit<InterpolationContext, 'configuration' | 'dependencies' | 'thingName' | 'kernelRootPath' | 'componentName'>;
+  extraEnv: Record<string, string>;
+}
+
+export class LocalGreengrass {
+  readonly thingName: string;
+  private readonly deployed = new Map<string, Deployed>();
+  private deploymentSeq = 0;
+
+  private constructor(
+    readonly root: string,
+    readonly ipc: LocalIpcServer,
+    readonly aws: LocalAws,
+    thingName: string,
+  ) {
+    this.thingName = thingName;
+    ipc.on('stateChange', (name: string, state: 'RUNNING' | 'ERRORED') => this.deployed.get(name)?.component.reported(state));
+  }
+
+  static async start(opts: LocalGreengrassOptions = {}): Promise<LocalGreengrass> {
+    // A short root keeps <root>/ipc.socket under the 108-byte limit of a Unix socket path.
+    const root = mkdtempSync(join(tmpdir(), 'gg-'));
+    const aws = await LocalAws.start({ region: opts.region ?? 'us-east-1', credentialLifetimeMs: opts.credentialLifetimeMs });
+    const ipc = new LocalIpcServer({ socketPath: join(root, 'ipc.socket'), secrets: aws.secretsManager });
+    await ipc.listen();
+    for (const d of ['logs', 'work', 'packages/artifacts', 'packages/artifacts-unarchived']) mkdirSync(join(root, d), { recursive: true });
+    return new LocalGreengrass(root, ipc, aws, opts.thingName ?? 'conduit-test-gateway');
+  }
+
+  /** Everything components published to AWS IoT Core. */
+  get iotCore(): IotCoreRecord[] {
+    return this.ipc.iotCore;
+  }
+
+  component(name: string): LaunchedComponent {
+    const d = this.deployed.get(name);
+    if (!d) throw new Error(`no component ${name} is deployed`);
+    return d.component;
+  }
+
+  configuration(name: string): JsonObject {
+    return this.ipc.getConfiguration(name);
+  }
+
+  private placeArtifacts(recipe: Recipe, artifactDir: string): Deployed['paths'] {
+    const artifactsPath = join(this.root, 'packages/artifacts', recipe.name, recipe.version);
+    const decompressedPath = join(this.root, 'packages/artifacts-unarchived', recipe.name, recipe.version);
+    const workPath = join(this.root, 'work', recipe.name);
+    for (const p of [artifactsPath, decompressedPath, workPath]) mkdirSync(p, { recursive: true });
+    for (const a of recipe.artifacts) {
+      const file = basename(a.uri);
+      const from = join(artifactDir, recipe.name, recipe.version, file);
+      if (!existsSync(from)) throw new Error(`artifact ${a.uri} of ${recipe.name}: ${from} does not exist`);
+      copyFileSync(from, join(artifactsPath, file));
+      if (a.unarchive === 'ZIP') {
+        const into = join(decompressedPath, file.replace(/\.zip$/i, ''));
+        rmSync(into, { recursive: true, force: true });
+        new AdmZip(from).extractAllTo(into, true);
+      }
+    }
+    return { artifactsPath, decompressedPath, workPath };
+  }
+
+  private environment(d: Omit<Deployed, 'component'>): Record<string, string> {
+    // Not the test runner's environment: a component must not find real AWS credentials by accident.
+    const base: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: d.paths.workPath,
+      LANG: 'C.UTF-8',
+    };
+    return {
+      ...base,
+      ...this.aws.clientEnv(d.svcuid).set,
+      SVCUID: d.svcuid,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: d.svcuid,
+      AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: this.ipc.socketPath,
+      AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH: this.ipc.socketPath,
+      AWS_REGION: this.aws.region,
+      AWS_DEFAULT_REGION: this.aws.region,
+      AWS_IOT_THING_NAME: this.thingName,
+      GGC_VERSION: EMULATED_NUCLEUS_VERSION,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...d.extraEnv,
+    };
+  }
+
+  private interpolationContext(d: Omit<Deployed, 'component'>): InterpolationContext {
+    return {
+      componentName: d.recipe.name,
+      ...d.paths,
+      kernelRootPath: this.root,
+      thingName: this.thingName,
+      configuration: d.configuration,
+      dependencies: Object.fromEntries(
+        Object.keys(d.recipe.dependencies)
+          .map((n) => this.deployed.get(n))
+          .filter((x): x is Deployed => x !== undefined)
+          .map((x) => [x.recipe.name, { componentName: x.recipe.name, ...x.paths, configuration: x.configuration }]),
+      ),
+    };
+  }
+
+  private steps(d: Omit<Deployed, 'component'>): Record<'install' | 'run' | 'startup' | 'shutdown', LifecycleStep | undefined> {
+    const ctx = this.interpolationContext(d);
+    const lc = d.recipe.lifecycle;
+    const fill = (s: LifecycleStep | undefined): LifecycleStep | undefined =>
+      s && { ...s, script: interpolate(s.script, ctx), setenv: mapValues(s.setenv, (v) => interpolate(v, ctx)) };
+    return { install: fill(lc.install), run: fill(lc.run), startup: fill(lc.startup), shutdown: fill(lc.shutdown) };
+  }
+
+  /** Deploys a component as `greengrass-cli deployment create --recipeDir --artifactDir --merge` would. */
+  async deploy(opts: DeployOptions): Promise<LaunchedComponent> {
+    const recipe = loadRecipe(opts.recipePath);
+    if (this.deployed.has(recipe.name)) throw new Error(`${recipe.name} is already deployed; use updateConfiguration`);
+    const paths = this.placeArtifacts(recipe, opts.artifactDir);
+    const configuration = applyConfigurationUpdate(recipe.defaultConfiguration, recipe.defaultConfiguration, opts.configurationUpdate ?? {});
+    const svcuid = randomBytes(16).toString('hex');
+    const partial = { recipe, configuration, svcuid, paths, extraEnv: opts.env ?? {} };
+    const ctx = this.interpolationContext(partial);
+    const env = { ...this.environment(partial), ...mapValues(recipe.lifecycle.setenv, (v) => interpolate(v, ctx)) };
+    const logPath = join(this.root, 'logs', `${recipe.name}.log`);
+    writeFileSync(logPath, '', { flag: 'a' });
+    const component = new LaunchedComponent({ name: recipe.name, version: recipe.version, workPath: paths.workPath, logPath, env, ...this.steps(partial) });
+    this.deployed.set(recipe.name, { ...partial, component });
+    this.ipc.addComponent(recipe.name, { svcuid, configuration });
+    this.aws.tes.addToken(svcuid);
+    if (!opts.noStart) await component.start();
+    return component;
+  }
+
+  /**
+   * A deployment that changes a running component's configuration: the component validates it first
+   * (if it subscribed to validation); a REJECTED update leaves the running configuration as it was.
+   */
+  async updateConfiguration(
+    name: string,
+    update: ConfigurationUpdate,
+    opts: { validationTimeoutMs?: number } = {},
+  ): Promise<{ applied: boolean; deploymentId: string; validation: ValidationOutcome; configuration: JsonObject }> {
+    const d = this.deployed.get(name);
+    if (!d) throw new Error(`no component ${name} is deployed`);
+    const deploymentId = `local-deployment-${++this.deploymentSeq}`;
+    const next = applyConfigurationUpdate(d.configuration, d.recipe.defaultConfiguration, update);
+    const validation = await this.ipc.validateConfiguration(name, deploymentId, next, opts.validationTimeoutMs ?? DEFAULT_VALIDATION_TIMEOUT_MS);
+    // The nucleus fails the deployment on REJECTED and on a component that never answered.
+    if (validation.status === 'REJECTED' || validation.status === 'TIMEOUT') {
+      return { applied: false, deploymentId, validation, configuration: d.configuration };
+    }
+    d.configuration = next;
+    this.ipc.setConfiguration(name, next);
+    return { applied: true, deploymentId, validation, configuration: next };
+  }
+
+  /** Stops every component, closes every server and removes the root. */
+  async close(opts: { keepRoot?: boolean } = {}): Promise<void> {
+    await Promise.allSettled([...this.deployed.values()].map((d) => d.component.stop()));
+    this.deployed.clear();
+    await this.ipc.close();
+    await this.aws.close();
+    if (!opts.keepRoot) rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function mapValues(o: Record<string, string>, f: (v: string) => string): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
+}

@@ -1,0 +1,188 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeadbandEncoder, type DeadbandPoint } from '../../../../shared/reduction/deadband-encoder';
+import { ReductionConfigError } from '../../../../shared/reduction/errors';
+import { STATUS_BAD, STATUS_GOOD, STATUS_UNCERTAIN } from '../../../../shared/reduction/status';
+import { drain } from './helpers';
+
+const T0 = 1_700_000_000_050;
+const NO_DROPS = { unknownTag: 0, invalidStatus: 0, invalidTimestamp: 0, invalidValue: 0 };
+type Row = [dt: number, value: number | null, reason: string, suppressed: number];
+const rows = (points: DeadbandPoint[]): Row[] => points.map((p) => [p.sourceTimeMs - T0, p.value, p.reason, p.suppressed]);
+
+function feed(enc: DeadbandEncoder, tag: number, values: readonly number[], status = STATUS_GOOD, start = 0): void {
+  values.forEach((v, i) => enc.add(tag, T0 + (start + i) * 100, v, status));
+}
+
+test('sends the first sample, then only moves beyond the deadband from the last sent value', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 1 }] });
+  feed(enc, 0, [10, 10.6, 11.2, 10.5, 10.3, 12.25, 11.25]);
+  // 10.6 and then 11.2 are each within 1 of their predecessor, but 11.2 is 1.2 from the sent 10:
+  // comparing with the last *sent* value is what bounds the reconstruction error.
+  // 11.25 is exactly 1 (in binary too) from the sent 12.25: not beyond the deadband.
+  assert.deepEqual(rows(drain(enc, 0)), [
+    [0, 10, 'first', 0],
+    [200, 11.2, 'change', 1],
+    [500, 12.25, 'change', 2],
+  ]);
+  assert.deepEqual(enc.counters(), { received: 7, emitted: 3, dropped: NO_DROPS, suppressed: 4, pointsLost: 0 });
+});
+
+test('a change of exactly the deadband is not sent; the deadband travels with every point', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 0.5 }] });
+  feed(enc, 0, [1, 1.5, 0.5, 1.5000001]);
+  const points = drain<DeadbandPoint>(enc, 0);
+  assert.deepEqual(rows(points), [
+    [0, 1, 'first', 0],
+    [300, 1.5000001, 'change', 2],
+  ]);
+  assert.ok(points.every((p) => p.deadband === 0.5 && p.tag === 0 && p.statusCode === STATUS_GOOD));
+});
+
+test('the reconstructed series stays within the deadband of every Good sample', () => {
+  const db = 0.25;
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: db }] });
+  let s = 12345;
+  let x = 0;
+  const xs: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x += (s / 2 ** 32 - 0.5) * 0.2; // slow random walk: most steps are inside the deadband
+    xs.push(x);
+  }
+  feed(enc, 0, xs);
+  const points = drain<DeadbandPoint>(enc, 0);
+  assert.ok(points.length < xs.length / 5, `reduces: ${points.length} points for ${xs.length} samples`);
+  let p = 0;
+  let held = NaN;
+  for (let i = 0; i < xs.length; i++) {
+    if (p < points.length && points[p]!.sourceTimeMs === T0 + i * 100) held = points[p++]!.value!;
+    assert.ok(Math.abs(xs[i]! - held) <= db, `sample ${i}: ${xs[i]} vs held ${held}`);
+  }
+  assert.equal(points.length + enc.counters().suppressed, xs.length, 'every sample is either sent or counted as suppressed');
+});
+
+test('a deadband of 0 sends every change and suppresses identical values', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 0 }] });
+  feed(enc, 0, [1, 1, 1, 2, 2, 1e-300, 0, -0]);
+  assert.deepEqual(rows(drain(enc, 0)), [
+    [0, 1, 'first', 0],
+    [300, 2, 'change', 2],
+    [500, 1e-300, 'change', 1],
+    [600, 0, 'change', 0],
+  ]);
+});
+
+test('percent deadband is percent * (rangeMax - rangeMin) / 100', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'percent', percent: 2, rangeMin: -50, rangeMax: 150 }, { mode: 'absolute', deadband: 3 }] });
+  assert.equal(enc.deadbandOf(0), 4);
+  assert.equal(enc.deadbandOf(1), 3);
+  assert.ok(Number.isNaN(enc.deadbandOf(2)));
+  feed(enc, 0, [20, 23.9, 24.1]);
+  assert.deepEqual(drain<DeadbandPoint>(enc, 0).map((p) => [p.value, p.deadband]), [
+    [20, 4],
+    [24.1, 4],
+  ]);
+});
+
+test('heartbeat: a sample at lastSentTime + heartbeat is sent even inside the deadband', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 10, heartbeatMs: 1000 }] });
+  feed(enc, 0, Array.from({ length: 25 }, () => 5));
+  assert.deepEqual(rows(drain(enc, 0)), [
+    [0, 5, 'first', 0],
+    [1000, 5, 'heartbeat', 9],
+    [2000, 5, 'heartbeat', 9],
+  ]);
+  // a change resets the heartbeat clock
+  enc.add(0, T0 + 2500, 50, STATUS_GOOD);
+  enc.add(0, T0 + 3400, 50, STATUS_GOOD);
+  enc.add(0, T0 + 3500, 50, STATUS_GOOD);
+  assert.deepEqual(rows(drain(enc, 0)), [
+    [2500, 50, 'change', 4],
+    [3500, 50, 'heartbeat', 1],
+  ]);
+});
+
+test('status transitions: Good -> Bad once, status changes while Bad, Bad -> Good at once', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 100 }] });
+  const steps: [number, number][] = [
+    [1, STATUS_GOOD],
+    [NaN, STATUS_BAD], // status-only point, value null
+    [NaN, STATUS_BAD], // same status: suppressed
+    [NaN, 0x80310000], // another Bad sub-code (Bad_NoCommunication): a status change
+    [7, STATUS_UNCERTAIN], // Uncertain: status-only too, its value is not used
+    [2, STATUS_GOOD], // back to Good: the value at once, inside the deadband
+    [3, STATUS_GOOD],
+    [3, 0x00000400], // Good with only info bits set: not a change
+  ];
+  steps.forEach(([v, s], i) => enc.add(0, T0 + i * 100, v, s));
+  const points = drain<DeadbandPoint>(enc, 0);
+  assert.deepEqual(
+    points.map((p) => [p.sourceTimeMs - T0, p.value, p.statusCode, p.reason, p.suppressed]),
+    [
+      [0, 1, STATUS_GOOD, 'first', 0],
+      [100, null, STATUS_BAD, 'status', 0],
+      [300, null, 0x80310000, 'status', 1],
+      [400, null, STATUS_UNCERTAIN, 'status', 0],
+      [500, 2, STATUS_GOOD, 'status', 0],
+    ],
+  );
+});
+
+test('a first sample that is Bad is sent as a status-only point', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 1, heartbeatMs: 500 }] });
+  enc.add(0, T0, NaN, STATUS_BAD);
+  enc.add(0, T0 + 100, NaN, STATUS_BAD);
+  enc.add(0, T0 + 500, NaN, STATUS_BAD); // heartbeat applies to status-only points too
+  assert.deepEqual(rows(drain(enc, 0)), [
+    [0, null, 'first', 0],
+    [500, null, 'heartbeat', 1],
+  ]);
+});
+
+test('bad input is dropped and counted by reason, never thrown', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 1 }, null] });
+  const add = (tag: unknown, t: unknown, v: unknown, s: unknown) => enc.add(tag as number, t as number, v as number, s as number);
+  add(1, T0, 1, STATUS_GOOD);
+  add(5, T0, 1, STATUS_GOOD);
+  add('0', T0, 1, STATUS_GOOD);
+  add(0, T0, 1, 0x1_0000_0000);
+  add(0, Infinity, 1, STATUS_GOOD);
+  add(0, T0, '12', STATUS_GOOD);
+  add(0, T0, undefined, STATUS_GOOD);
+  add(0, T0, NaN, STATUS_GOOD);
+  add(0, T0, { v: 1 }, STATUS_GOOD);
+  assert.deepEqual(enc.counters(), {
+    received: 9,
+    emitted: 0,
+    dropped: { unknownTag: 3, invalidStatus: 1, invalidTimestamp: 1, invalidValue: 4 },
+    suppressed: 0,
+    pointsLost: 0,
+  });
+  assert.deepEqual(drain(enc, 0), []);
+});
+
+test('a full queue counts lost points and keeps state, so the next sample retries', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 0 }], maxPendingPoints: 16 });
+  feed(enc, 0, Array.from({ length: 20 }, (_, i) => i));
+  assert.equal(enc.counters().pointsLost, 4);
+  enc.flush(0, () => {});
+  enc.add(0, T0 + 2000, 19, STATUS_GOOD); // the cloud last got 15, so 19 is still a change
+  const [p] = drain<DeadbandPoint>(enc, 0);
+  assert.deepEqual([p!.value, p!.suppressed], [19, 4]);
+});
+
+test('invalid configuration is rejected at construction with the tag number', () => {
+  const bad = [
+    { mode: 'absolute', deadband: -1 },
+    { mode: 'absolute', deadband: NaN },
+    { mode: 'percent', percent: 101, rangeMin: 0, rangeMax: 1 },
+    { mode: 'percent', percent: 1, rangeMin: 5, rangeMax: 5 },
+    { mode: 'percent', percent: 1, rangeMin: 0 },
+    { mode: 'absolute', deadband: 1, heartbeatMs: -1 },
+    { mode: 'relative', deadband: 1 },
+  ];
+  for (const c of bad) {
+    assert.throws(() => new DeadbandEncoder({ tags: [null, c as never] }), (e: unknown) => e instanceof ReductionConfigError && e.tag === 1, JSON.stringify(c));
+  }
+});
