@@ -114,3 +114,18 @@ export function interpolate(text: string, ctx: InterpolationContext): string {
     return lookup(ns2, key2, ctx) ?? whole;
   });
 }
+
+/**
+ * The nucleus option `interpolateComponentConfiguration` (nucleus >= 2.6.0): recipe variables in the
+ * string values of a component's configuration are replaced, which is what lets an accessControl
+ * resource name `{iot:thingName}` instead of a wildcard. `{configuration:...}` is not replaced there.
+ */
+export function interpolateConfiguration(config: JsonObject, ctx: InterpolationContext): JsonObject {
+  const walk = (v: JsonValue): JsonValue => {
+    if (typeof v === 'string') return interpolate(v, { ...ctx, configuration: {} });
+    if (Array.isArray(v)) return v.map(walk);
+    if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(config) as JsonObject;
+}

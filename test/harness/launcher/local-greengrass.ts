@@ -14,7 +14,7 @@ import AdmZip from 'adm-zip';
 import type { IotCoreRecord, JsonObject, ValidationOutcome } from '../contracts';
 import { LocalIpcServer } from '../ipc/server';
 import { LocalAws } from '../aws/local-aws';
-import { applyConfigurationUpdate, interpolate, type ConfigurationUpdate, type InterpolationContext } from './configuration';
+import { applyConfigurationUpdate, interpolate, interpolateConfiguration, type ConfigurationUpdate, type InterpolationContext } from './configuration';
 import { loadRecipe, type LifecycleStep, type Recipe } from './recipe';
 import { LaunchedComponent } from './component';
 
@@ -29,6 +29,12 @@ export interface LocalGreengrassOptions {
   region?: string;
   /** Credential lifetime of the token exchange service (default 1 h). */
   credentialLifetimeMs?: number;
+  /**
+   * The nucleus's `interpolateComponentConfiguration` (default false, as on a nucleus): recipe
+   * variables such as `{iot:thingName}` in configuration values are replaced. conduit's deployment
+   * turns it on so that accessControl resources can name the thing instead of using a wildcard.
+   */
+  interpolateComponentConfiguration?: boolean;
 }
 
 export interface DeployOptions {
@@ -61,6 +67,7 @@ export class LocalGreengrass {
     readonly ipc: LocalIpcServer,
     readonly aws: LocalAws,
     thingName: string,
+    private readonly interpolateComponentConfiguration: boolean,
   ) {
     this.thingName = thingName;
     ipc.on('stateChange', (name: string, state: 'RUNNING' | 'ERRORED') => this.deployed.get(name)?.component.reported(state));
@@ -73,7 +80,7 @@ export class LocalGreengrass {
     const ipc = new LocalIpcServer({ socketPath: join(root, 'ipc.socket'), secrets: aws.secretsManager });
     await ipc.listen();
     for (const d of ['logs', 'work', 'packages/artifacts', 'packages/artifacts-unarchived']) mkdirSync(join(root, d), { recursive: true });
-    return new LocalGreengrass(root, ipc, aws, opts.thingName ?? 'conduit-test-gateway');
+    return new LocalGreengrass(root, ipc, aws, opts.thingName ?? 'conduit-test-gateway', opts.interpolateComponentConfiguration ?? false);
   }
 
   /** Everything components published to AWS IoT Core. */
@@ -89,6 +96,12 @@ export class LocalGreengrass {
 
   configuration(name: string): JsonObject {
     return this.ipc.getConfiguration(name);
+  }
+
+  /** The configuration as the component sees it: interpolated when the nucleus option says so. */
+  private effective(d: Omit<Deployed, 'component'>, configuration: JsonObject): JsonObject {
+    if (!this.interpolateComponentConfiguration) return configuration;
+    return interpolateConfiguration(configuration, this.interpolationContext({ ...d, configuration }));
   }
 
   private placeArtifacts(recipe: Recipe, artifactDir: string): Deployed['paths'] {
@@ -165,13 +178,14 @@ export class LocalGreengrass {
     const configuration = applyConfigurationUpdate(recipe.defaultConfiguration, recipe.defaultConfiguration, opts.configurationUpdate ?? {});
     const svcuid = randomBytes(16).toString('hex');
     const partial = { recipe, configuration, svcuid, paths, extraEnv: opts.env ?? {} };
+    partial.configuration = this.effective(partial, configuration);
     const ctx = this.interpolationContext(partial);
     const env = { ...this.environment(partial), ...mapValues(recipe.lifecycle.setenv, (v) => interpolate(v, ctx)) };
     const logPath = join(this.root, 'logs', `${recipe.name}.log`);
     writeFileSync(logPath, '', { flag: 'a' });
     const component = new LaunchedComponent({ name: recipe.name, version: recipe.version, workPath: paths.workPath, logPath, env, ...this.steps(partial) });
     this.deployed.set(recipe.name, { ...partial, component });
-    this.ipc.addComponent(recipe.name, { svcuid, configuration });
+    this.ipc.addComponent(recipe.name, { svcuid, configuration: partial.configuration });
     this.aws.tes.addToken(svcuid);
     if (!opts.noStart) await component.start();
     return component;
@@ -189,7 +203,7 @@ export class LocalGreengrass {
     const d = this.deployed.get(name);
     if (!d) throw new Error(`no component ${name} is deployed`);
     const deploymentId = `local-deployment-${++this.deploymentSeq}`;
-    const next = applyConfigurationUpdate(d.configuration, d.recipe.defaultConfiguration, update);
+    const next = this.effective(d, applyConfigurationUpdate(d.configuration, d.recipe.defaultConfiguration, update));
     const validation = await this.ipc.validateConfiguration(name, deploymentId, next, opts.validationTimeoutMs ?? DEFAULT_VALIDATION_TIMEOUT_MS);
     // The nucleus fails the deployment on REJECTED and on a component that never answered.
     if (validation.status === 'REJECTED' || validation.status === 'TIMEOUT') {
