@@ -24,6 +24,14 @@ export const REPO_ROOT = resolve(__dirname, '..');
  */
 export const CRT_PLATFORMS = ['linux-x64-glibc', 'linux-arm64-glibc'] as const;
 
+/**
+ * Optional peer dependencies that bundled packages import only on paths conduit does not take:
+ * left out of the bundle (an import of them would fail loudly at run time, never silently).
+ * - proper-lockfile: @ster5/global-mutex (node-opcua's PKI) tries it first and falls back to its
+ *   own native lock when it is absent.
+ */
+const OPTIONAL_PEERS = ['proper-lockfile'];
+
 /** A fixed timestamp for zip entries, so that building the same sources gives the same digest. */
 const ZIP_ENTRY_TIME = new Date('2020-01-01T00:00:00Z');
 
@@ -86,6 +94,7 @@ async function bundle(entry: string, outDir: string): Promise<void> {
     legalComments: 'linked',
     logLevel: 'silent',
     plugins: [crtBindingPlugin],
+    external: [...OPTIONAL_PEERS],
   });
   for (const w of result.warnings) {
     // The dynamic require of the addon is expected; anything else deserves a look.

@@ -1,0 +1,136 @@
+// The OPC UA identity from AWS Secrets Manager, read with the SDK's default credential chain: on a
+// Greengrass device that is the token exchange service (AWS_CONTAINER_CREDENTIALS_FULL_URI), so no
+// AWS key is ever configured on the device. The secret is a JSON string
+// {"username": "...", "password": "..."}.
+//
+// Secret values never appear in an error message, a log line or an error's `cause`: JSON.parse's own
+// SyntaxError quotes the text it failed on (Node 20: `Unexpected token 'h', "hunter2" is not valid
+// JSON`), so it is dropped, not wrapped.
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CredentialSource, Credentials } from './ports';
+
+/** What an operator must put in the secret; quoted in every shape error. */
+export const EXPECTED_SECRET_SHAPE = '{"username": "<OPC UA user>", "password": "<password>"}';
+
+export type CredentialsErrorKind = 'not-found' | 'access-denied' | 'not-json' | 'bad-shape' | 'unavailable';
+
+/** The secret could not be read or is not usable as an OPC UA identity. Never carries the secret's value. */
+export class CredentialsError extends Error {
+  readonly kind: CredentialsErrorKind;
+  readonly secretId: string;
+  /** Network and throttling problems may pass; a missing or malformed secret needs an operator. */
+  readonly retryable: boolean;
+
+  constructor(kind: CredentialsErrorKind, secretId: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    // Set explicitly: the bundler's minifier renames classes, so `constructor.name` is unreliable.
+    this.name = 'CredentialsError';
+    this.kind = kind;
+    this.secretId = secretId;
+    this.retryable = kind === 'unavailable';
+  }
+}
+
+export interface SecretsManagerCredentialSourceOptions {
+  /** Name or ARN of the secret. */
+  secretId: string;
+  /** Injected by tests or by an entry point that shares one client; default: `new SecretsManagerClient({})`. */
+  client?: SecretsManagerClient;
+}
+
+/** Reads the secret once and caches it; `get({ refresh: true })` reads it again (after a rotation). */
+export class SecretsManagerCredentialSource implements CredentialSource {
+  private readonly secretId: string;
+  private readonly client: SecretsManagerClient;
+  private readonly ownsClient: boolean;
+  private cached: Credentials | undefined;
+  /** One request at a time: concurrent callers share it instead of doubling the API calls. */
+  private inFlight: Promise<Credentials> | undefined;
+
+  constructor(opts: SecretsManagerCredentialSourceOptions) {
+    this.secretId = opts.secretId;
+    this.ownsClient = opts.client === undefined;
+    // Region, endpoint and credentials all come from the default chain (env, TES); nothing is configured here.
+    this.client = opts.client ?? new SecretsManagerClient({});
+  }
+
+  async get(opts: { refresh: boolean }): Promise<Credentials> {
+    if (!opts.refresh && this.cached) return this.cached;
+    if (this.inFlight) return this.inFlight;
+    const request = this.read().finally(() => {
+      this.inFlight = undefined;
+    });
+    this.inFlight = request;
+    const credentials = await request;
+    this.cached = credentials;
+    return credentials;
+  }
+
+  /** Closes the SDK client's sockets if this source created it. */
+  close(): void {
+    if (this.ownsClient) this.client.destroy();
+  }
+
+  private async read(): Promise<Credentials> {
+    const id = this.secretId;
+    let secretString: string | undefined;
+    let binary = false;
+    try {
+      const out = await this.client.send(new GetSecretValueCommand({ SecretId: id }));
+      secretString = out.SecretString;
+      binary = out.SecretBinary !== undefined;
+    } catch (err) {
+      throw describeSdkError(id, err);
+    }
+    if (secretString === undefined) {
+      const what = binary ? 'holds a binary value' : 'has no string value';
+      throw new CredentialsError('bad-shape', id, `secret "${id}" ${what}; store a secret string ${EXPECTED_SECRET_SHAPE}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(secretString);
+    } catch {
+      // No cause: the SyntaxError quotes the secret.
+      throw new CredentialsError('not-json', id, `secret "${id}" is not JSON; store ${EXPECTED_SECRET_SHAPE}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new CredentialsError('bad-shape', id, `secret "${id}" is JSON but not an object; store ${EXPECTED_SECRET_SHAPE}`);
+    }
+    const record = parsed as Record<string, unknown>;
+    // Name the fields that are wrong, never their values.
+    const problems: string[] = [];
+    for (const field of ['username', 'password'] as const) {
+      const v = record[field];
+      if (v === undefined) problems.push(`"${field}" is missing`);
+      else if (typeof v !== 'string') problems.push(`"${field}" is not a string`);
+      else if (v.length === 0) problems.push(`"${field}" is empty`);
+    }
+    if (problems.length > 0) {
+      throw new CredentialsError('bad-shape', id, `secret "${id}": ${problems.join(', ')}; store ${EXPECTED_SECRET_SHAPE}`);
+    }
+    return { username: record.username as string, password: record.password as string };
+  }
+}
+
+/** Maps an SDK failure to a message an operator can act on. SDK messages never hold the secret's value. */
+function describeSdkError(id: string, err: unknown): CredentialsError {
+  const name = err instanceof Error ? err.name : 'Error';
+  const message = err instanceof Error ? err.message : String(err);
+  if (name === 'ResourceNotFoundException') {
+    return new CredentialsError(
+      'not-found',
+      id,
+      `secret "${id}" was not found in AWS Secrets Manager (${name}); create it with the value ${EXPECTED_SECRET_SHAPE}, or fix credentialsSecretId`,
+      { cause: err },
+    );
+  }
+  if (name === 'AccessDeniedException') {
+    return new CredentialsError(
+      'access-denied',
+      id,
+      `reading secret "${id}" was denied (${name}: ${message}); allow secretsmanager:GetSecretValue on it to the Greengrass token exchange role`,
+      { cause: err },
+    );
+  }
+  return new CredentialsError('unavailable', id, `reading secret "${id}" from AWS Secrets Manager failed (${name}: ${message})`, { cause: err });
+}

@@ -1,0 +1,192 @@
+// The Greengrass IPC edge: one connection to the nucleus through aws-iot-device-sdk-v2, kept alive.
+//
+// Two facts about the SDK shape this file (checked against aws-crt 1.33.1):
+// - a request in flight when the socket drops never settles, so every call carries a
+//   CancelController that fires after `callTimeoutMs` (a cancelled call rejects with a plain string);
+// - a client can connect only once, so after a disconnection a new client is created, with backoff.
+import { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
+import { cancel } from 'aws-crt';
+import type { IotCorePublisher, Logger, PublishFailure } from './ports';
+
+type Client = greengrasscoreipc.Client;
+
+/** How long one IPC call may take before it is abandoned and the connection is suspected. */
+export const DEFAULT_IPC_CALL_TIMEOUT_MS = 10_000;
+
+/** The nucleus's answers to PublishToIoTCore that holding the message and retrying can fix. */
+const RETRYABLE_PUBLISH_FAILURES = [/spool is full/i, /device is offline/i, /configured to run offline/i];
+
+export interface Backoff {
+  next(): number;
+  reset(): void;
+}
+
+export interface GreengrassIpcOptions {
+  logger: Logger;
+  backoff: Backoff;
+  callTimeoutMs?: number;
+  /** For tests: the SDK's createClient by default (reads the nucleus's environment variables). */
+  createClient?: () => Client;
+}
+
+/** A publish the nucleus refused for a reason that retrying will not fix. */
+export class PublishRejectedError extends Error implements PublishFailure {
+  readonly retryable = false;
+  constructor(
+    readonly reason: string,
+    readonly unauthorized: boolean,
+  ) {
+    super(reason);
+    this.name = 'PublishRejectedError';
+  }
+}
+
+/** The text of whatever an SDK call rejected with: an RpcError, an Error, or a plain string. */
+export function describeIpcError(e: unknown): string {
+  if (typeof e === 'string') return e;
+  const err = e as { description?: string; serviceError?: { message?: string; _errorCode?: string }; message?: string };
+  const service = err?.serviceError;
+  if (service?.message) return service._errorCode ? `${service._errorCode}: ${service.message}` : service.message;
+  return err?.description ?? err?.message ?? String(e);
+}
+
+export class GreengrassIpc implements IotCorePublisher {
+  private client: Client | undefined;
+  private connecting: Promise<void> | undefined;
+  private closed = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly callTimeoutMs: number;
+  private readonly create: () => Client;
+  /** Called after every (re)connection, e.g. to re-subscribe to configuration updates. */
+  onConnected: ((client: Client) => Promise<void> | void) | undefined;
+  reconnects = 0;
+
+  constructor(private readonly opts: GreengrassIpcOptions) {
+    this.callTimeoutMs = opts.callTimeoutMs ?? DEFAULT_IPC_CALL_TIMEOUT_MS;
+    this.create = opts.createClient ?? (() => greengrasscoreipc.createClient());
+  }
+
+  get connected(): boolean {
+    return this.client !== undefined && this.connecting === undefined;
+  }
+
+  /** Connects, retrying with backoff until it succeeds or close() is called. */
+  connect(): Promise<void> {
+    if (!this.connecting) {
+      this.connecting = this.connectLoop().finally(() => (this.connecting = undefined));
+    }
+    return this.connecting;
+  }
+
+  private async connectLoop(): Promise<void> {
+    let first = true;
+    while (!this.closed) {
+      const client = this.create();
+      try {
+        // connect() itself has no timeout: a nucleus that accepts and never answers would hang it.
+        await withTimeout(client.connect(), this.callTimeoutMs, 'connect to the Greengrass nucleus');
+        client.on('disconnection', (ev) => this.disconnected(client, ev?.reason));
+        this.client = client;
+        this.opts.backoff.reset();
+        if (!first) this.reconnects++;
+        this.opts.logger.info({ reconnects: this.reconnects }, 'connected to the Greengrass nucleus over IPC');
+        // Not awaited: a subscription that never answers must not hold up publishing.
+        Promise.resolve(this.onConnected?.(client)).catch((e) => this.opts.logger.warn({ error: describeIpcError(e) }, 'IPC set-up after connecting failed'));
+        return;
+      } catch (e) {
+        void client.close().catch(() => undefined);
+        const delay = this.opts.backoff.next();
+        this.opts.logger.warn({ error: describeIpcError(e), retryInMs: delay }, 'cannot connect to the Greengrass nucleus over IPC');
+        first = false;
+        await sleep(delay);
+      }
+    }
+  }
+
+  private disconnected(client: Client, reason: unknown): void {
+    if (this.client !== client || this.closed) return;
+    this.client = undefined;
+    this.opts.logger.warn({ reason: describeIpcError(reason) }, 'IPC connection to the Greengrass nucleus lost; reconnecting');
+    void client.close().catch(() => undefined);
+    this.reconnectTimer = setTimeout(() => void this.connect(), this.opts.backoff.next());
+  }
+
+  /** The connected client, or a retryable failure. */
+  private current(): Client {
+    if (!this.client || this.closed) throw { retryable: true, reason: 'not connected to the Greengrass nucleus' } satisfies PublishFailure;
+    return this.client;
+  }
+
+  /** Runs one IPC call with a deadline; a timed-out call drops the connection (its socket is suspect). */
+  async call<T>(what: string, op: (client: Client, options: { cancelController: cancel.CancelController }) => Promise<T>): Promise<T> {
+    const client = this.current();
+    const cc = new cancel.CancelController();
+    const timer = setTimeout(() => cc.cancel(), this.callTimeoutMs);
+    try {
+      return await op(client, { cancelController: cc });
+    } catch (e) {
+      if (cc.hasBeenCancelled()) {
+        this.opts.logger.warn({ call: what, timeoutMs: this.callTimeoutMs }, 'IPC call timed out; reconnecting');
+        this.disconnected(client, 'call timed out');
+        throw { retryable: true, reason: `${what} timed out after ${this.callTimeoutMs} ms` } satisfies PublishFailure;
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async publish(topic: string, payload: Buffer, qos: 0 | 1, retain = false): Promise<void> {
+    try {
+      await this.call('PublishToIoTCore', (c, o) =>
+        c.publishToIoTCore(
+          {
+            topicName: topic,
+            payload,
+            qos: qos === 1 ? greengrasscoreipc.model.QOS.AT_LEAST_ONCE : greengrasscoreipc.model.QOS.AT_MOST_ONCE,
+            retain,
+          },
+          o,
+        ),
+      );
+    } catch (e) {
+      if ((e as PublishFailure)?.retryable === true) throw e;
+      const reason = describeIpcError(e);
+      if (RETRYABLE_PUBLISH_FAILURES.some((r) => r.test(reason))) throw { retryable: true, reason } satisfies PublishFailure;
+      const unauthorized = (e as { serviceError?: { _errorCode?: string } })?.serviceError?._errorCode === 'UnauthorizedError' || /not authorized/i.test(reason);
+      throw new PublishRejectedError(reason, unauthorized);
+    }
+  }
+
+  async updateState(state: 'RUNNING' | 'ERRORED'): Promise<void> {
+    await this.call('UpdateState', (c, o) =>
+      c.updateState({ state: state === 'RUNNING' ? greengrasscoreipc.model.ReportedLifecycleState.RUNNING : greengrasscoreipc.model.ReportedLifecycleState.ERRORED }, o),
+    );
+  }
+
+  /** The component's whole configuration namespace. */
+  async getConfiguration(): Promise<unknown> {
+    const r = await this.call('GetConfiguration', (c, o) => c.getConfiguration({ keyPath: [] }, o));
+    return r.value ?? {};
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    this.client = undefined;
+    if (client) await withTimeout(client.close(), this.callTimeoutMs, 'close the IPC connection').catch(() => undefined);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms))),
+  ]);
+}

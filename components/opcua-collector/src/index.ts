@@ -1,0 +1,100 @@
+// conduit.OpcUaCollector's entry point: the only place the real clients are built (Greengrass IPC,
+// AWS Secrets Manager through the token exchange service, node-opcua). It reads and validates the
+// component's configuration, starts the pipeline and the OPC UA source, reports RUNNING, and on
+// SIGTERM flushes the open windows and the queue within the recipe's Shutdown timeout.
+import { randomBytes } from 'node:crypto';
+import { Backoff } from '../../../shared/backoff';
+import { parseCollectorConfig, describeConfig } from './config';
+import { ConfigError } from './errors';
+import { SecretsManagerCredentialSource } from './credentials';
+import { GreengrassIpc, describeIpcError } from './greengrass-ipc';
+import { createLogger } from './logger';
+import { NodeOpcUaSource } from './opcua';
+import { CollectorPipeline } from './pipeline';
+import { CollectorRuntime } from './runtime';
+
+const COMPONENT = 'conduit.OpcUaCollector';
+/** Time to flush and publish on SIGTERM: the recipe's Shutdown timeout (15 s) less a margin. */
+const SHUTDOWN_BUDGET_MS = 10_000;
+
+async function main(): Promise<void> {
+  const logger = createLogger(COMPONENT);
+  const thingName = process.env.AWS_IOT_THING_NAME ?? '';
+  const runId = randomBytes(6).toString('hex');
+  const ipc = new GreengrassIpc({ logger, backoff: new Backoff({ initialDelayMs: 500, maxDelayMs: 30_000 }, Math.random) });
+
+  const fail = async (reason: string, fields: Record<string, unknown> = {}): Promise<never> => {
+    logger.error({ ...fields, reason }, 'the collector cannot run');
+    await ipc.updateState('ERRORED').catch(() => undefined);
+    await ipc.close();
+    process.exit(1);
+  };
+
+  ipc.onConnected = async (client) => {
+    // Live configuration updates are applied at the next start for now: say so instead of ignoring them.
+    const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
+    updates.on('message', () => logger.warn({}, 'the configuration changed; it takes effect when the component restarts'));
+    await updates.activate().catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration updates'));
+  };
+  await ipc.connect();
+  if (!thingName) return fail('AWS_IOT_THING_NAME is not set: run this component under the Greengrass nucleus');
+
+  let config;
+  try {
+    config = parseCollectorConfig(await ipc.getConfiguration());
+  } catch (e) {
+    if (e instanceof ConfigError) return fail('invalid configuration', { issues: e.issues });
+    return fail(`cannot read the configuration: ${describeIpcError(e)}`);
+  }
+  logger.setLevel(config.logLevel);
+  logger.info({ thingName, runId, mappingVersion: config.mappingVersion, config: describeConfig(config) }, 'starting');
+  if (config.allowInsecure) {
+    logger.warn({ securityMode: config.securityMode, securityPolicy: config.securityPolicy }, 'allowInsecure is true: the OPC UA connection may be unencrypted and the server unauthenticated');
+  }
+
+  let pipeline: CollectorPipeline;
+  try {
+    pipeline = new CollectorPipeline(config, { thingName, runId });
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  }
+  const credentials = new SecretsManagerCredentialSource({ secretId: config.credentialsSecretId });
+  const source = new NodeOpcUaSource({ config, credentials, sink: pipeline.onSample, logger, workDir: process.cwd() });
+  const runtime = new CollectorRuntime({
+    config,
+    thingName,
+    runId,
+    pipeline,
+    publisher: ipc,
+    logger,
+    source,
+    onFatal: (reason) => void fail(reason),
+  });
+
+  runtime.start();
+  await source.start();
+  await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
+  logger.info({ telemetryTopic: runtime.telemetryTopic }, 'running');
+
+  let stopping = false;
+  process.on('SIGTERM', () => {
+    if (stopping) return;
+    stopping = true;
+    const deadline = Date.now() + SHUTDOWN_BUDGET_MS;
+    logger.info({ budgetMs: SHUTDOWN_BUDGET_MS }, 'SIGTERM: flushing open windows and the publish queue');
+    void (async () => {
+      await source.stop();
+      const { unsent } = await runtime.stop(deadline);
+      credentials.close();
+      if (unsent > 0) logger.error({ unsent }, 'stopped with messages not yet accepted by the nucleus (data lost)');
+      else logger.info({}, 'stopped cleanly');
+      await ipc.close();
+      process.exit(0);
+    })();
+  });
+}
+
+main().catch((e) => {
+  process.stderr.write(`conduit.OpcUaCollector failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

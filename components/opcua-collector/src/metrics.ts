@@ -1,0 +1,87 @@
+// The metrics message an operator alarms on, built from the counters every part reports. Pure: the
+// runtime passes the counters and the time. Totals are cumulative within a run (a new runId after a
+// restart), so a reader computes rates from two messages; the per-interval rate of samples is given.
+import { SCHEMA_VERSION } from '../../../shared/publish';
+import type { OutboxCounters } from '../../../shared/publish';
+import type { PipelineCounters } from './pipeline';
+import type { SourceCounters, SourceState } from './ports';
+
+export interface MetricsInput {
+  thingName: string;
+  site: string;
+  area: string;
+  mappingVersion: string;
+  runId: string;
+  seq: number;
+  nowMs: number;
+  intervalSec: number;
+  pipeline: PipelineCounters;
+  /** Samples at the previous metrics message, for the rate. */
+  previousSamples: number;
+  outbox: OutboxCounters & { oldestAgeMs: number };
+  source: (SourceCounters & { state: SourceState; lastDataAgeMs: number | null }) | undefined;
+  ipc: { connected: boolean; reconnects: number; publishErrors: number; publishRetries: number };
+  /** Messages published (accepted by the nucleus) and their bytes. */
+  published: { messages: number; bytes: number };
+}
+
+const sum = (o: Record<string, number>): number => Object.values(o).reduce((a, b) => a + b, 0);
+
+export function buildMetrics(m: MetricsInput): Record<string, unknown> {
+  const p = m.pipeline;
+  const outboxDropped = sum(m.outbox.dropped);
+  const rejected = sum(m.outbox.rejected);
+  return {
+    v: SCHEMA_VERSION,
+    type: 'metrics',
+    thingName: m.thingName,
+    site: m.site,
+    area: m.area,
+    mappingVersion: m.mappingVersion,
+    runId: m.runId,
+    seq: m.seq,
+    at: m.nowMs,
+    intervalSec: m.intervalSec,
+    samplesReceived: p.samples,
+    samplesPerSec: Math.round(((p.samples - m.previousSamples) / m.intervalSec) * 10) / 10,
+    pointsPublished: p.points,
+    // How many raw samples one published point stands for: the edge reduction at work.
+    reductionRatio: p.points > 0 ? Math.round((p.samples / p.points) * 100) / 100 : null,
+    bytesPerPoint: Math.round(p.bytesPerPoint * 10) / 10,
+    suppressed: p.suppressed,
+    samplingGaps: p.samplingGaps,
+    // Everything lost or refused, by where it happened: a non-zero `lost` total is data the cloud will not get.
+    dropped: {
+      badSamples: p.gateDropped,
+      stages: p.stageDropped,
+      encoder: p.encoderDropped,
+      queueFull: outboxDropped,
+      rejectedByNucleus: rejected,
+    },
+    statusOnly: p.statusOnly,
+    lost: {
+      queueFull: outboxDropped,
+      rejectedByNucleus: rejected,
+      serverOverflow: m.source?.overflowLost ?? 0,
+      stages: sum(p.stageDropped),
+      encoder: p.encoderDropped,
+    },
+    queue: { messages: m.outbox.messages, bytes: m.outbox.bytes, oldestAgeMs: m.outbox.oldestAgeMs },
+    published: m.published,
+    opcua: m.source
+      ? {
+          state: m.source.state,
+          lastDataAgeMs: m.source.lastDataAgeMs,
+          notifications: m.source.notifications,
+          reconnects: m.source.reconnects,
+          connectFailures: m.source.connectFailures,
+          identityRejected: m.source.identityRejected,
+          certificateRejected: m.source.certificateRejected,
+          watchdogResets: m.source.watchdogResets,
+          overflowLost: m.source.overflowLost,
+          monitoredItemsFailed: m.source.monitoredItemsFailed,
+        }
+      : null,
+    ipc: m.ipc,
+  };
+}

@@ -1,0 +1,369 @@
+// NodeOpcUaSource: the collector's OPC UA edge. It owns the connection's whole life: connect with
+// the pinned server certificate and the identity from the CredentialSource, one subscription with
+// chunked monitored items, samples to the sink, and reconnection.
+//
+// Reconnection is ours, not node-opcua's (its connectionStrategy is maxRetry 0). Every reconnect is
+// a new client that repeats the full path — discovery, certificate check, channel, session with the
+// current credentials, subscription, monitored items — so "reconnected" always means "subscription
+// re-created", whatever the server lost; a rotated password and a changed pin take effect on the next
+// attempt. What that gives up: node-opcua could reactivate a session after a short network blip and
+// Republish the notifications the server still holds. The server only holds queueSize values per item
+// (about two publishing intervals), so that recovers at most ~1 s of data per blip; we accept the gap
+// for a path that is the same every time. The watchdog covers what no event reports: a session that
+// stays "connected" while no data change arrives (keep-alives do not count).
+//
+// READ-ONLY BY CONSTRUCTION: see session.ts. Nothing here writes to the server.
+import { ConfigError } from '../errors';
+import type { CollectorConfig } from '../config-types';
+import type { CredentialSource, Credentials, Logger, OpcUaSource, SampleSink, SourceCounters, SourceState } from '../ports';
+import { Backoff } from '../../../../shared/backoff';
+import { ensureClientCertificate, type ClientIdentity } from './certificates';
+import { ConnectFailure, OpcUaConnection, messageOf, withTimeout } from './session';
+import { SampleDispatcher, subscribeTags, type SubscribeResult } from './subscription';
+import { ServerTrustPolicy, type TrustVerdict } from './trust';
+
+/** A connect that has not produced a subscription by then is abandoned and retried, ms. */
+const CONNECT_DEADLINE_MS = 60_000;
+/** stop() waits this long for the connection to close before it returns anyway, ms. */
+const STOP_TIMEOUT_MS = 5_000;
+/** Longest gap between two watchdog checks, ms. */
+const WATCHDOG_MAX_PERIOD_MS = 1_000;
+
+export interface NodeOpcUaSourceOptions {
+  config: CollectorConfig;
+  credentials: CredentialSource;
+  sink: SampleSink;
+  logger: Logger;
+  /** The component's work folder; the client certificate lives in `<workDir>/pki`. */
+  workDir: string;
+  /** Uniform in [0, 1) for the backoff jitter; default Math.random. */
+  random?: () => number;
+}
+
+/** One connection's resources and the way to end it. */
+interface Attempt {
+  abort: AbortController;
+  /** Resolves the attempt's "lost" promise: the channel dropped, the watchdog fired, or stop(). */
+  end: (reason: string) => void;
+  dispatcher?: SampleDispatcher;
+}
+
+export class NodeOpcUaSource implements OpcUaSource {
+  private readonly config: CollectorConfig;
+  private readonly credentials: CredentialSource;
+  private readonly sink: SampleSink;
+  private readonly logger: Logger;
+  private readonly workDir: string;
+  private readonly trust: ServerTrustPolicy;
+  private readonly backoff: Backoff;
+  private readonly c: SourceCounters = {
+    notifications: 0,
+    overflowLost: 0,
+    reconnects: 0,
+    connectFailures: 0,
+    identityRejected: 0,
+    certificateRejected: 0,
+    watchdogResets: 0,
+    monitoredItemsFailed: 0,
+  };
+  private currentState: SourceState = 'stopped';
+  private run: Promise<void> | undefined;
+  private stopping = false;
+  private attempt: Attempt | undefined;
+  private wakeFromBackoff: (() => void) | undefined;
+  private identity: ClientIdentity | undefined;
+  /** Set after the server rejected the identity: the next attempt reads the secret again. */
+  private refreshCredentials = false;
+  private connectedOnce = false;
+  /** Tags whose refusal by the server was already logged at warn; later refusals go to debug. */
+  private readonly reportedItemFailures = new Set<number>();
+  private lastDataAt: number | undefined;
+
+  constructor(o: NodeOpcUaSourceOptions) {
+    this.config = o.config;
+    this.credentials = o.credentials;
+    this.sink = o.sink;
+    this.logger = o.logger;
+    this.workDir = o.workDir;
+    checkSecurity(o.config);
+    this.trust = new ServerTrustPolicy(o.config.serverTrust);
+    this.backoff = new Backoff(o.config.reconnect, o.random ?? Math.random);
+  }
+
+  get state(): SourceState {
+    return this.currentState;
+  }
+
+  counters(): SourceCounters {
+    return { ...this.c };
+  }
+
+  /** Date.now() of the last Publish response with data changes, on any connection; undefined before the first. */
+  get lastDataReceivedAtMs(): number | undefined {
+    return this.attempt?.dispatcher?.lastDataAtMs || this.lastDataAt;
+  }
+
+  /** SHA-1 thumbprint of the client certificate (after start()). */
+  get clientCertificateThumbprint(): string | undefined {
+    return this.identity?.thumbprint;
+  }
+
+  async start(): Promise<void> {
+    if (this.run) return;
+    const endpoint = this.config.endpointUrl;
+    this.identity = await ensureClientCertificate(this.workDir);
+    this.logger.info(
+      { thumbprint: this.identity.thumbprint, certificateFile: this.identity.certificateFile, applicationUri: this.identity.applicationUri, created: this.identity.created },
+      'OPC UA client certificate: the server must trust this thumbprint',
+    );
+    if (this.config.securityMode === 'None') {
+      this.logger.warn({ endpoint }, 'allowInsecure: connecting with SecurityMode None — no encryption, no signature, no server certificate check');
+    } else if (this.trust.isEmpty) {
+      this.logger.warn({ endpoint }, 'serverTrust is empty: every server certificate will be refused (its thumbprint is logged so it can be pinned)');
+    }
+    this.stopping = false;
+    this.currentState = 'connecting';
+    this.run = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    const run = this.run;
+    if (!run) return;
+    this.stopping = true;
+    // Synchronously: no sample reaches the sink from here on, even from a Publish response in flight.
+    const attempt = this.attempt;
+    if (attempt) {
+      if (attempt.dispatcher) attempt.dispatcher.open = false;
+      attempt.abort.abort();
+      attempt.end('stopping');
+    }
+    this.wakeFromBackoff?.();
+    await withTimeout(run, STOP_TIMEOUT_MS).catch((err: unknown) => {
+      this.logger.warn({ endpoint: this.config.endpointUrl, err: messageOf(err) }, 'the OPC UA connection did not close in time; leaving it behind');
+    });
+    this.run = undefined;
+    this.currentState = 'stopped';
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      this.currentState = 'connecting';
+      await this.connectAndServe();
+      if (this.stopping) break;
+      this.currentState = 'backoff';
+      const delayMs = this.backoff.next();
+      this.logger.info({ endpoint: this.config.endpointUrl, delayMs, attempt: this.backoff.attempts }, 'reconnecting to the OPC UA server after a delay');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.wakeFromBackoff = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeFromBackoff = undefined;
+    }
+    this.currentState = 'stopped';
+  }
+
+  /** One connection, from connect to its end. Never throws. */
+  private async connectAndServe(): Promise<void> {
+    const endpoint = this.config.endpointUrl;
+    let end!: (reason: string) => void;
+    const ended = new Promise<string>((resolve) => (end = resolve));
+    const attempt: Attempt = { abort: new AbortController(), end };
+    this.attempt = attempt;
+    const deadline = setTimeout(() => attempt.abort.abort(), CONNECT_DEADLINE_MS);
+    try {
+      const credentials = await this.readCredentials();
+      if (!credentials || this.stopping) return;
+      const opened = await this.open(credentials, attempt);
+      if (!opened) return;
+      const { connection, subscribed, connectedAt } = opened;
+      clearTimeout(deadline);
+      const reason = await this.serve(attempt, subscribed, connectedAt, ended);
+      if (attempt.dispatcher) {
+        attempt.dispatcher.open = false;
+        this.lastDataAt = attempt.dispatcher.lastDataAtMs || this.lastDataAt;
+      }
+      if (!this.stopping) this.logger.warn({ endpoint, reason }, 'disconnected from the OPC UA server');
+      subscribed.subscription.detach();
+      await connection.close();
+      if (this.stopping) this.logger.info({ endpoint }, 'OPC UA session closed');
+    } finally {
+      clearTimeout(deadline);
+      if (attempt.dispatcher) attempt.dispatcher.open = false;
+      this.attempt = undefined;
+    }
+  }
+
+  private async readCredentials(): Promise<Credentials | undefined> {
+    try {
+      const credentials = await this.credentials.get({ refresh: this.refreshCredentials });
+      this.refreshCredentials = false;
+      return credentials;
+    } catch (err) {
+      this.c.connectFailures++;
+      // CredentialSource errors name the secret, never its value.
+      this.logger.error({ endpoint: this.config.endpointUrl, err: messageOf(err) }, 'cannot read the OPC UA credentials');
+      return undefined;
+    }
+  }
+
+  /** Connects, creates the session and the subscription; undefined (logged, counted) on failure. */
+  private async open(
+    credentials: Credentials,
+    attempt: Attempt,
+  ): Promise<{ connection: OpcUaConnection; subscribed: SubscribeResult; connectedAt: number } | undefined> {
+    const endpoint = this.config.endpointUrl;
+    const identity = this.identity;
+    if (!identity) return undefined;
+    let connection: OpcUaConnection;
+    try {
+      connection = await OpcUaConnection.open({
+        endpointUrl: endpoint,
+        securityMode: this.config.securityMode,
+        securityPolicy: this.config.securityPolicy,
+        pkiDir: identity.pkiDir,
+        applicationUri: identity.applicationUri,
+        trust: this.trust,
+        onVerdict: (v) => this.onVerdict(v),
+        credentials,
+        onLost: attempt.end,
+        signal: attempt.abort.signal,
+      });
+    } catch (err) {
+      if (this.stopping) return undefined;
+      this.c.connectFailures++;
+      const kind = err instanceof ConnectFailure ? err.kind : 'other';
+      if (kind === 'identity') {
+        this.c.identityRejected++;
+        this.refreshCredentials = true;
+        this.logger.error(
+          {
+            endpoint,
+            username: credentials.username,
+            err: messageOf(err),
+            secretId: this.config.credentialsSecretId,
+            fix: 'put the right {"username","password"} in the secret, or enable the user on the OPC UA server; the collector re-reads the secret before every attempt',
+          },
+          'the OPC UA server rejected the user identity; reading the secret again (it may have been rotated) before the next attempt',
+        );
+      } else if (kind !== 'certificate') {
+        // A refused certificate was logged (with its thumbprint) by onVerdict.
+        this.logger.warn({ endpoint, err: messageOf(err) }, 'connecting to the OPC UA server failed');
+      }
+      return undefined;
+    }
+    if (this.stopping) {
+      await connection.close();
+      return undefined;
+    }
+    const dispatcher = new SampleDispatcher(this.sink, this.c);
+    attempt.dispatcher = dispatcher;
+    let subscribed: SubscribeResult;
+    try {
+      const maxItemsPerCall = await connection.maxMonitoredItemsPerCall();
+      subscribed = await subscribeTags({ session: connection.session, config: this.config, maxItemsPerCall, dispatcher, logger: this.logger, onLost: attempt.end });
+    } catch (err) {
+      dispatcher.open = false;
+      await connection.close();
+      if (this.stopping) return undefined;
+      this.c.connectFailures++;
+      this.logger.warn({ endpoint, err: messageOf(err) }, 'creating the OPC UA subscription failed');
+      return undefined;
+    }
+    if (this.stopping) {
+      dispatcher.open = false;
+      subscribed.subscription.detach();
+      await connection.close();
+      return undefined;
+    }
+    this.c.monitoredItemsFailed = subscribed.failures.length;
+    for (const f of subscribed.failures) {
+      const first = !this.reportedItemFailures.has(f.tag);
+      this.reportedItemFailures.add(f.tag);
+      const fields = { endpoint, tag: this.config.tags[f.tag]?.name, nodeId: f.nodeId, status: f.status };
+      if (first) this.logger.warn(fields, 'the OPC UA server refused to monitor a tag; the other tags keep working');
+      else this.logger.debug(fields, 'the OPC UA server refused to monitor a tag again');
+    }
+    if (this.connectedOnce) this.c.reconnects++;
+    this.connectedOnce = true;
+    this.currentState = 'connected';
+    this.logger.info(
+      {
+        endpoint,
+        securityMode: this.config.securityMode,
+        securityPolicy: this.config.securityPolicy,
+        monitored: subscribed.monitored,
+        failed: subscribed.failures.length,
+        createMonitoredItemsCalls: subscribed.calls,
+        itemsPerCall: subscribed.itemsPerCall,
+        reconnects: this.c.reconnects,
+      },
+      'connected to the OPC UA server and subscribed',
+    );
+    return { connection, subscribed, connectedAt: Date.now() };
+  }
+
+  /** Runs the watchdog until the connection ends; resolves with the reason. */
+  private async serve(attempt: Attempt, subscribed: SubscribeResult, connectedAt: number, ended: Promise<string>): Promise<string> {
+    const dispatcher = attempt.dispatcher;
+    if (!dispatcher) return 'no dispatcher';
+    const timeoutMs = this.config.watchdog.noDataTimeoutMs;
+    // Until the first data change the watchdog counts from the moment the items exist.
+    let healthy = false;
+    const check = (): void => {
+      const last = dispatcher.lastDataAtMs;
+      // Success is data, not a session: a server that accepts sessions but never delivers keeps backing off.
+      if (!healthy && (last > 0 || subscribed.monitored === 0)) {
+        healthy = true;
+        this.backoff.reset();
+      }
+      if (subscribed.monitored === 0) return;
+      const silentMs = Date.now() - (last > 0 ? last : connectedAt);
+      if (silentMs < timeoutMs) return;
+      this.c.watchdogResets++;
+      this.logger.warn(
+        { endpoint: this.config.endpointUrl, silentMs, noDataTimeoutMs: timeoutMs, monitored: subscribed.monitored },
+        'watchdog: the session is up but no data arrived; reconnecting',
+      );
+      attempt.end(`watchdog: no data for ${silentMs} ms`);
+    };
+    const timer = setInterval(check, Math.max(10, Math.min(WATCHDOG_MAX_PERIOD_MS, Math.floor(timeoutMs / 4))));
+    try {
+      return await ended;
+    } finally {
+      clearInterval(timer);
+      check(); // a connection that delivered data before it dropped still counts as a success
+    }
+  }
+
+  private onVerdict(v: TrustVerdict): void {
+    const endpoint = this.config.endpointUrl;
+    if (v.accepted) {
+      this.logger.debug({ endpoint, thumbprint: v.thumbprint, subject: v.subject, trustedBy: v.how }, 'server certificate trusted');
+      return;
+    }
+    this.c.certificateRejected++;
+    this.logger.error(
+      { endpoint, thumbprint: v.thumbprint, subject: v.subject, reason: v.reason },
+      `server certificate refused (thumbprint ${v.thumbprint}, subject ${v.subject}); if this is the plant's server, add the thumbprint to serverTrust.thumbprints`,
+    );
+  }
+}
+
+/** The security settings a source refuses to start with; the config parser should have caught them already. */
+function checkSecurity(config: CollectorConfig): void {
+  const insecureMode = config.securityMode === 'None';
+  const insecurePolicy = config.securityPolicy === 'None';
+  if ((insecureMode || insecurePolicy) && !config.allowInsecure) {
+    throw new ConfigError([
+      { path: '/securityMode', message: 'SecurityMode/SecurityPolicy None requires allowInsecure', fix: 'use SignAndEncrypt with Basic256Sha256, or set allowInsecure: true knowingly' },
+    ]);
+  }
+  if (insecureMode !== insecurePolicy) {
+    throw new ConfigError([
+      { path: '/securityPolicy', message: `securityMode ${config.securityMode} cannot be used with securityPolicy ${config.securityPolicy}`, fix: 'use None with None, or Sign/SignAndEncrypt with a real policy' },
+    ]);
+  }
+}

@@ -1,0 +1,70 @@
+// The collector's I/O edges, each behind a small interface. Only index.ts builds the real ones
+// (node-opcua, the AWS SDK, the Greengrass IPC client); everything else takes these, so the runtime
+// can be unit-tested with plain objects.
+
+/** pino-compatible: structured fields first, then the message. A log call never throws. */
+export interface Logger {
+  debug(fields: Record<string, unknown>, msg: string): void;
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** Where the OPC UA identity comes from (AWS Secrets Manager on a device). */
+export interface CredentialSource {
+  /** `refresh: true` bypasses any cache: the secret may have been rotated. */
+  get(opts: { refresh: boolean }): Promise<Credentials>;
+}
+
+/**
+ * Receives every sample the server sent, in the order received, synchronously from the OPC UA
+ * client's notification handler: no allocation is needed per sample. `tag` is the tag's index in
+ * the configuration's `tags` array.
+ */
+export type SampleSink = (tag: number, sourceTimeMs: number, value: unknown, statusCode: number) => void;
+
+/** Cumulative counters of the OPC UA edge. */
+export interface SourceCounters {
+  /** Data change notifications received (= samples handed to the sink). */
+  notifications: number;
+  /** Samples the server discarded from a full monitored-item queue (its overflow bit): our fault or the network's. */
+  overflowLost: number;
+  /** Successful (re)connections after the first. */
+  reconnects: number;
+  connectFailures: number;
+  /** The server refused the user identity (BadUserAccessDenied, BadIdentityTokenRejected). */
+  identityRejected: number;
+  /** The server's certificate did not match the configured trust. */
+  certificateRejected: number;
+  /** The watchdog found a "connected" session that delivered nothing and reconnected it. */
+  watchdogResets: number;
+  /** Monitored items the server refused (bad NodeId, not readable…), by the latest subscription. */
+  monitoredItemsFailed: number;
+}
+
+export type SourceState = 'stopped' | 'connecting' | 'connected' | 'backoff';
+
+export interface OpcUaSource {
+  /** Starts connecting in the background (retrying forever with backoff); resolves once started, not connected. */
+  start(): Promise<void>;
+  /** Closes the subscription and session; no sample reaches the sink after it resolves. */
+  stop(): Promise<void>;
+  readonly state: SourceState;
+  counters(): SourceCounters;
+}
+
+/** Why a publish to IoT Core failed, and whether holding the message and retrying can help. */
+export interface PublishFailure {
+  retryable: boolean;
+  reason: string;
+}
+
+export interface IotCorePublisher {
+  /** Resolves once the nucleus accepted (spooled) the message; rejects with a PublishFailure. */
+  publish(topic: string, payload: Buffer, qos: 0 | 1, retain?: boolean): Promise<void>;
+}

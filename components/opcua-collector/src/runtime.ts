@@ -1,0 +1,223 @@
+// The collector's runtime shell: it owns the clock and the timers around the pure pipeline. Every
+// publish interval it flushes the pipeline into the outbox and pumps the outbox into IoT Core, one
+// message at a time (order is kept), within the publish-rate budget. A retryable failure (nucleus
+// spool full, IPC down, a timed-out call) holds the message and retries it; the outbox is bounded
+// and drops its oldest message, counted and logged at ERROR, only when it is full.
+import { Outbox, RateBudget, buildMappingMessages, expandTopic, type EncodedMessage } from '../../../shared/publish';
+import type { CollectorConfig } from './config-types';
+import { PublishRejectedError } from './greengrass-ipc';
+import { buildMetrics } from './metrics';
+import type { CollectorPipeline } from './pipeline';
+import type { IotCorePublisher, Logger, OpcUaSource, PublishFailure } from './ports';
+
+/** Wait before retrying a message the nucleus could not take (spool full, IPC down). */
+const RETRY_DELAY_MS = 1_000;
+/** The mapping is published at start and again this often, for readers that missed it. */
+const MAPPING_REPEAT_MS = 3_600_000;
+
+export interface RuntimeOptions {
+  config: CollectorConfig;
+  thingName: string;
+  runId: string;
+  pipeline: CollectorPipeline;
+  publisher: IotCorePublisher & { readonly connected?: boolean; reconnects?: number };
+  logger: Logger;
+  source?: OpcUaSource & { lastDataReceivedAtMs?: number | undefined };
+  /** The publisher refused for good in a way only a new deployment can fix (accessControl). */
+  onFatal: (reason: string) => void;
+  now?: () => number;
+}
+
+export class CollectorRuntime {
+  private readonly outbox: Outbox;
+  private readonly budget: RateBudget;
+  private readonly topics: { telemetry: string; metrics: string; mapping: string };
+  private readonly now: () => number;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private metricsTimer: NodeJS.Timeout | undefined;
+  private mappingTimer: NodeJS.Timeout | undefined;
+  private retainMapping = false;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private pumping: Promise<void> | undefined;
+  private metricsSeq = 0;
+  private previousSamples = 0;
+  private published = { messages: 0, bytes: 0 };
+  private publishErrors = 0;
+  private publishRetries = 0;
+  private stopped = false;
+
+  constructor(private readonly o: RuntimeOptions) {
+    const c = o.config;
+    const values = { thingName: o.thingName, site: c.site, area: c.area };
+    this.topics = {
+      telemetry: expandTopic(c.publish.topic, values, 'publish.topic'),
+      metrics: expandTopic(c.metrics.topic, values, 'metrics.topic'),
+      mapping: expandTopic(c.publish.mappingTopic, values, 'publish.mappingTopic'),
+    };
+    this.outbox = new Outbox({ maxMessages: c.publish.queueMaxMessages });
+    this.budget = new RateBudget({ perSecond: c.publish.maxPublishesPerSecond });
+    this.now = o.now ?? Date.now;
+  }
+
+  get telemetryTopic(): string {
+    return this.topics.telemetry;
+  }
+
+  /** Queues the mapping of this mappingVersion and starts the ticks. */
+  start(): void {
+    this.enqueueMapping();
+    this.tickTimer = setInterval(() => this.tick(), this.o.config.publish.intervalMs);
+    this.metricsTimer = setInterval(() => this.emitMetrics(), this.o.config.metrics.intervalSec * 1000);
+    this.mappingTimer = setInterval(() => this.enqueueMapping(), MAPPING_REPEAT_MS);
+    this.pump();
+  }
+
+  /**
+   * The tag list that gives meaning to the tag indices of telemetry. All parts go to the one mapping
+   * topic (so the recipe names it exactly, no wildcard); a single part is also retained, which a
+   * multi-part mapping cannot be (a topic retains only its last message).
+   */
+  private enqueueMapping(): void {
+    const c = this.o.config;
+    const parts = buildMappingMessages(
+      {
+        thingName: this.o.thingName,
+        site: c.site,
+        area: c.area,
+        mappingVersion: c.mappingVersion,
+        runId: this.o.runId,
+        samplingIntervalMs: c.sampling.intervalMs,
+        tags: c.tags,
+        significantDigits: c.publish.significantDigits,
+        rmsFields: c.publish.rmsFields,
+      },
+      this.now(),
+      c.publish.maxMessageBytes,
+    );
+    this.retainMapping = parts.length === 1;
+    for (const p of parts) this.enqueue({ stream: 'mapping', seq: p.part, topic: this.topics.mapping, payload: p.payload });
+  }
+
+  private enqueue(m: { stream: string; seq: number; topic: string; payload: Buffer }): void {
+    for (const d of this.outbox.push(m, this.now())) {
+      this.o.logger.error(
+        { stream: d.stream, seq: d.seq, bytes: d.bytes, waitedMs: d.ageMs, queueMaxMessages: this.o.config.publish.queueMaxMessages },
+        'publish queue full: dropped the oldest message (data lost); the nucleus has not accepted messages for a while',
+      );
+    }
+  }
+
+  private enqueueTelemetry(messages: EncodedMessage[]): void {
+    for (const m of messages) this.enqueue({ stream: m.stream, seq: m.seq, topic: this.topics.telemetry, payload: m.payload });
+  }
+
+  /** One publish interval: what the pipeline closed goes to the outbox, then out. */
+  tick(final = false): void {
+    this.enqueueTelemetry(this.o.pipeline.tick(this.now(), final));
+    this.pump();
+  }
+
+  private emitMetrics(): void {
+    const nowMs = this.now();
+    const p = this.o.pipeline.counters();
+    const s = this.o.source;
+    const c = this.o.config;
+    const body = buildMetrics({
+      thingName: this.o.thingName,
+      site: c.site,
+      area: c.area,
+      mappingVersion: c.mappingVersion,
+      runId: this.o.runId,
+      seq: this.metricsSeq,
+      nowMs,
+      intervalSec: c.metrics.intervalSec,
+      pipeline: p,
+      previousSamples: this.previousSamples,
+      outbox: { ...this.outbox.counters(), oldestAgeMs: this.outbox.oldestAgeMs(nowMs) },
+      source: s && {
+        ...s.counters(),
+        state: s.state,
+        lastDataAgeMs: s.lastDataReceivedAtMs === undefined ? null : nowMs - s.lastDataReceivedAtMs,
+      },
+      ipc: {
+        connected: this.o.publisher.connected ?? true,
+        reconnects: this.o.publisher.reconnects ?? 0,
+        publishErrors: this.publishErrors,
+        publishRetries: this.publishRetries,
+      },
+      published: { ...this.published },
+    });
+    this.previousSamples = p.samples;
+    this.enqueue({ stream: 'metrics', seq: this.metricsSeq++, topic: this.topics.metrics, payload: Buffer.from(JSON.stringify(body)) });
+    this.o.logger.info({ metrics: body }, 'metrics');
+    this.pump();
+  }
+
+  /** Starts the publish loop unless it runs already; it ends when the outbox is empty or blocked. */
+  private pump(): void {
+    if (this.pumping || this.stopped) return;
+    this.pumping = this.pumpLoop().finally(() => (this.pumping = undefined));
+  }
+
+  private schedulePump(delayMs: number): void {
+    clearTimeout(this.pumpTimer);
+    this.pumpTimer = setTimeout(() => this.pump(), Math.max(1, delayMs));
+  }
+
+  private async pumpLoop(): Promise<void> {
+    for (let m = this.outbox.peek(); m !== undefined && !this.stopped; m = this.outbox.peek()) {
+      const nowMs = this.now();
+      if (!this.budget.take(nowMs)) return this.schedulePump(this.budget.nextAvailableMs(nowMs) - nowMs);
+      try {
+        await this.o.publisher.publish(m.topic, m.payload, this.o.config.publish.qos, m.stream === 'mapping' && this.retainMapping);
+        this.outbox.ack();
+        this.published.messages++;
+        this.published.bytes += m.payload.length;
+      } catch (e) {
+        if (e instanceof PublishRejectedError) {
+          this.publishErrors++;
+          if (e.unauthorized) {
+            this.o.logger.error(
+              { topic: m.topic, reason: e.reason, fix: `allow aws.greengrass#PublishToIoTCore on ${m.topic} in the recipe's accessControl (aws.greengrass.ipc.mqttproxy)` },
+              'the nucleus refused to publish: this component is not authorized for the topic',
+            );
+            this.stopped = true;
+            this.o.onFatal(e.reason);
+            return;
+          }
+          this.outbox.discard();
+          this.o.logger.error({ topic: m.topic, stream: m.stream, seq: m.seq, bytes: m.payload.length, reason: e.reason }, 'the nucleus rejected a message for good (data lost)');
+          continue;
+        }
+        this.publishRetries++;
+        const reason = (e as PublishFailure)?.reason ?? String(e);
+        this.o.logger.warn({ topic: m.topic, stream: m.stream, seq: m.seq, reason, retryInMs: RETRY_DELAY_MS, queued: this.outbox.counters().messages }, 'publish held for retry');
+        return this.schedulePump(RETRY_DELAY_MS);
+      }
+    }
+  }
+
+  /**
+   * Graceful stop: the open windows are closed as partial windows and everything queued is
+   * published, until `deadlineMs` (the recipe's Shutdown timeout, less a margin) has passed.
+   */
+  async stop(deadlineMs: number): Promise<{ unsent: number }> {
+    clearInterval(this.tickTimer);
+    clearInterval(this.metricsTimer);
+    clearInterval(this.mappingTimer);
+    this.tick(true);
+    this.emitMetrics();
+    while (this.outbox.counters().messages > 0 && this.now() < deadlineMs && !this.stopped) {
+      this.pump();
+      await Promise.race([this.pumping ?? Promise.resolve(), sleep(100)]);
+      if (!this.pumping) await sleep(50);
+    }
+    this.stopped = true;
+    clearTimeout(this.pumpTimer);
+    return { unsent: this.outbox.counters().messages };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,226 @@
+// conduit.OpcUaCollector end to end: the built artifact, launched from its recipe by the local
+// Greengrass, reading the simulated plant through the real node-opcua client with credentials from
+// the local Secrets Manager, publishing through the real Greengrass IPC client.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildComponent, REPO_ROOT, type BuiltComponent } from '../../scripts/build';
+import { LocalGreengrass } from '../harness/launcher/local-greengrass';
+import type { LaunchedComponent } from '../harness/launcher/component';
+import { SimulatedPlant } from '../harness/plant/plant';
+import { rows, telemetryMessages, type Row } from '../harness/telemetry';
+import type { JsonObject } from '../harness/contracts';
+
+const THING = 'gw-e2e';
+const SECRET = 'conduit/opcua-collector';
+const PASSWORD = 'first-Pa55word-e2e';
+const DEADBAND = 0.05;
+const T = { timeout: 90_000 };
+
+let outDir: string;
+let built: BuiltComponent;
+let plant: SimulatedPlant;
+/** Every line every collector printed in this file, for the secret scan at the end. */
+const allOutput: string[] = [];
+/** Write/Call/HistoryUpdate counts of plant processes that were restarted (a new process counts from 0). */
+const earlierPlantRequests = { write: 0, call: 0, historyUpdate: 0 };
+
+before(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'conduit-collector-'));
+  [built] = (await buildComponent({
+    recipePath: join(REPO_ROOT, 'recipes/conduit.OpcUaCollector.yaml'),
+    componentsRoot: join(REPO_ROOT, 'components'),
+    outDir,
+  })) as [BuiltComponent];
+  plant = await SimulatedPlant.start({ pkiDir: join(outDir, 'plant-pki'), users: [{ username: 'conduit', password: PASSWORD }] });
+});
+
+after(async () => {
+  await plant?.close();
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+function tagsFor(p: SimulatedPlant): unknown[] {
+  return p.tags.map((t) =>
+    t.kind === 'vibration'
+      ? { name: t.name, nodeId: t.nodeId, mode: 'rms', unit: t.unit }
+      : t.kind === 'temperature' || t.kind === 'pressure'
+        ? { name: t.name, nodeId: t.nodeId, mode: 'deadband', deadband: { absolute: DEADBAND }, unit: t.unit }
+        : { name: t.name, nodeId: t.nodeId, mode: 'change' },
+  );
+}
+
+function collectorConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    endpointUrl: plant.endpointUrl,
+    serverTrust: { thumbprints: [plant.certificateThumbprint] },
+    credentialsSecretId: SECRET,
+    tags: tagsFor(plant),
+    metrics: { intervalSec: 2 },
+    watchdog: { noDataTimeoutMs: 5000 },
+    reconnect: { initialDelayMs: 200, maxDelayMs: 2000 },
+    ...extra,
+  };
+}
+
+async function withCollector(
+  opts: { config?: Record<string, unknown>; password?: string; accessControl?: unknown },
+  fn: (gg: LocalGreengrass, c: LaunchedComponent) => Promise<void>,
+): Promise<void> {
+  const gg = await LocalGreengrass.start({ thingName: THING, interpolateComponentConfiguration: true });
+  let c: LaunchedComponent | undefined;
+  try {
+    gg.aws.secretsManager.createSecret(SECRET, { username: 'conduit', password: opts.password ?? PASSWORD });
+    const merge = { ...collectorConfig(opts.config), ...(opts.accessControl ? { accessControl: opts.accessControl } : {}) } as JsonObject;
+    c = await gg.deploy({ recipePath: built.recipePath, artifactDir: join(outDir, 'artifacts'), configurationUpdate: { merge } });
+    await fn(gg, c);
+  } finally {
+    if (c) allOutput.push(...c.output.map((l) => l.text), readFileSync(c.logPath, 'utf8'));
+    await gg.close();
+  }
+}
+
+const logLine = (msg: string) => (l: { text: string }) => l.text.includes(`"msg":"${msg}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function relErr(a: number, b: number): number {
+  return Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
+}
+
+test('RMS windows and deadband points equal what the plant\'s known signal gives; messages fit and sequences are contiguous', T, () =>
+  withCollector({}, async (gg, c) => {
+    await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 30_000);
+    await sleep(6_000);
+    const stop = await c.stop();
+    assert.deepEqual([stop.code, stop.killed], [0, false], 'SIGTERM: flushed and exited 0 in time');
+    await c.waitForOutput(logLine('stopped cleanly'), 1_000);
+
+    const telemetry = telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`);
+    assert.ok(telemetry.length > 5, `telemetry published (${telemetry.length} messages)`);
+    for (const r of gg.iotCore) assert.ok(r.payload.length <= 131_072, `${r.topicName}: ${r.payload.length} bytes`);
+    for (const type of ['rms', 'deadband', 'change'] as const) {
+      const seqs = telemetry.filter((m) => m.type === type).map((m) => m.seq);
+      assert.deepEqual(seqs, seqs.map((_, i) => i), `${type}: contiguous sequence numbers from 0`);
+    }
+    for (const m of telemetry) {
+      assert.equal(m.mappingVersion, '2024-06-01.1');
+      assert.equal(m.thingName, THING);
+      assert.equal(m.runId, telemetry[0]!.runId);
+    }
+    const mapping = gg.iotCore.filter((r) => r.topicName === `conduit/${THING}/mapping`).map((r) => JSON.parse(r.payload.toString()));
+    assert.equal(mapping.length, 1);
+    assert.equal(gg.iotCore.find((r) => r.topicName === `conduit/${THING}/mapping`)!.retain, true, 'a one-part mapping is retained');
+    assert.deepEqual(mapping[0].tags.map((t: { name: string }) => t.name), plant.tags.map((t) => t.name));
+
+    const all = rows(telemetry);
+    // RMS: every complete window (10 samples) equals the plant's signal over its 10 ticks.
+    const rms = all.filter((r) => r.type === 'rms' && r.status === 0);
+    const full = rms.filter((r) => r.count === 10);
+    assert.ok(full.length >= 6, `complete windows: ${full.length} of ${rms.length}`);
+    for (const r of full) {
+      const name = plant.tags[r.tag]!.name;
+      const xs = Array.from({ length: 10 }, (_, k) => plant.expectedValue(name, r.t / 100 + k) as number);
+      const expectedRms = Math.sqrt(xs.reduce((s, x) => s + x * x, 0) / xs.length);
+      const expectedPeak = Math.max(...xs.map(Math.abs));
+      assert.ok(relErr(r.rms as number, expectedRms) <= 1e-9, `${name} @${r.t}: rms ${r.rms} vs ${expectedRms}`);
+      assert.ok(relErr(r.peak as number, expectedPeak) <= 1e-9, `${name} @${r.t}: peak ${r.peak} vs ${expectedPeak}`);
+      assert.equal(r.t % 1000, 0, 'windows are aligned to whole seconds of source time');
+    }
+    // Deadband: every point is the plant's value at its source time, and each one after the first
+    // moved beyond the deadband from the previous one (or is a heartbeat, not due in this short run).
+    const byTag = new Map<number, Row[]>();
+    for (const r of all.filter((x) => x.type === 'deadband')) byTag.set(r.tag, [...(byTag.get(r.tag) ?? []), r]);
+    assert.equal(byTag.size, 2, 'temperature and pressure both reported');
+    for (const [tag, points] of byTag) {
+      const name = plant.tags[tag]!.name;
+      points.forEach((p, i) => {
+        assert.ok(relErr(p.value as number, plant.expectedValue(name, p.t / 100) as number) <= 1e-9, `${name} @${p.t}`);
+        assert.equal(p.deadband, DEADBAND);
+        if (i > 0) assert.ok(Math.abs((p.value as number) - (points[i - 1]!.value as number)) > DEADBAND * (1 - 1e-9), `${name}: a point inside the deadband`);
+      });
+    }
+    // Change tags: the Boolean flips every 5 s; every point is a change.
+    const running = all.filter((r) => r.type === 'change' && plant.tags[r.tag]!.kind === 'boolean');
+    assert.ok(running.length >= 1);
+    running.forEach((p, i) => {
+      assert.equal(p.value, plant.expectedValue(plant.tags[p.tag]!.name, p.t / 100));
+      if (i > 0) assert.notEqual(p.value, running[i - 1]!.value);
+    });
+    // Metrics: what an operator alarms on.
+    const metrics = gg.iotCore.filter((r) => r.topicName === `conduit/${THING}/metrics`).map((r) => JSON.parse(r.payload.toString()));
+    const last = metrics.at(-1);
+    assert.ok(last.samplesReceived > 0 && last.pointsPublished > 0 && last.reductionRatio > 1, JSON.stringify(last));
+    assert.equal(last.opcua.overflowLost, 0);
+    assert.deepEqual(last.lost, { queueFull: 0, rejectedByNucleus: 0, serverOverflow: 0, stages: 0, encoder: 0 });
+  }),
+);
+
+test('an untrusted server certificate is refused, with its thumbprint in the log', T, () =>
+  withCollector({ config: { serverTrust: { thumbprints: ['ab'.repeat(20)] } } }, async (gg, c) => {
+    const before = await plant.requestCounts();
+    const line = await c.waitForOutput((l) => l.text.includes(plant.certificateThumbprint) && l.text.includes('"level":"error"'), 30_000);
+    assert.match(line.text, /certificate/i);
+    await sleep(1_000);
+    const afterCounts = await plant.requestCounts();
+    assert.equal(afterCounts.createSession, before.createSession, 'no session was created on the plant');
+    assert.equal(telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`).length, 0);
+  }),
+);
+
+test('a wrong password is logged clearly and recovers, without a restart, once the secret is rotated', T, () =>
+  withCollector({ password: 'wrong-password-e2e' }, async (gg, c) => {
+    const line = await c.waitForOutput((l) => /BadUserAccessDenied|BadIdentityTokenRejected/.test(l.text), 30_000);
+    assert.match(line.text, /"level":"error"/);
+    assert.match(line.text, new RegExp(SECRET.replace('/', '\\/')), 'the log names the secret to fix');
+    const pid = c.pid;
+    gg.aws.secretsManager.rotateSecret(SECRET, { username: 'conduit', password: PASSWORD });
+    await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 30_000);
+    assert.equal(c.pid, pid, 'the same process recovered');
+    assert.equal(c.errorCount, 0);
+    await sleep(2_500);
+    assert.ok(telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`).length > 0, 'data flows after the rotation');
+  }),
+);
+
+test('a recipe without the mqttproxy permission fails with a clear error', T, () =>
+  withCollector(
+    {
+      accessControl: {
+        'aws.greengrass.ipc.mqttproxy': {
+          'conduit.OpcUaCollector:mqttproxy:1': { operations: ['aws.greengrass#PublishToIoTCore'], resources: ['some/other/topic'] },
+        },
+      },
+    },
+    async (gg, c) => {
+      const line = await c.waitForOutput(logLine('the nucleus refused to publish: this component is not authorized'), 30_000);
+      assert.match(line.text, /accessControl/);
+      await c.waitForState(['ERRORED', 'BROKEN'], 20_000);
+      assert.equal(gg.iotCore.length, 0);
+    },
+  ),
+);
+
+test('a plant restart is followed by data resuming', T, () =>
+  withCollector({}, async (gg, c) => {
+    await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 30_000);
+    const counts = await plant.requestCounts();
+    for (const k of ['write', 'call', 'historyUpdate'] as const) earlierPlantRequests[k] += counts[k];
+    await plant.restart();
+    const restartedAt = Date.now();
+    await c.waitForOutput((l) => l.text.includes('"msg":"connected to the OPC UA server and subscribed"') && l.text.includes('"reconnects":1'), 30_000);
+    await sleep(3_000);
+    const fresh = rows(telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`)).filter((r) => r.type === 'rms' && r.t > restartedAt && r.count === 10);
+    assert.ok(fresh.length > 0, 'complete RMS windows after the restart');
+  }),
+);
+
+test('over the whole file the plant received no Write, Call or HistoryUpdate, and no secret reached a log', async () => {
+  const counts = await plant.requestCounts();
+  const total = (k: 'write' | 'call' | 'historyUpdate') => counts[k] + earlierPlantRequests[k];
+  assert.deepEqual([total('write'), total('call'), total('historyUpdate')], [0, 0, 0]);
+  const text = allOutput.join('\n');
+  assert.ok(text.length > 1000, 'the logs were collected');
+  for (const secret of [PASSWORD, 'wrong-password-e2e']) assert.ok(!text.includes(secret), 'a secret value appears in a log');
+});
