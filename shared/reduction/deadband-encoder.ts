@@ -14,6 +14,7 @@ import {
   type PointReason,
   PointQueue,
   REASON_CHANGE,
+  REASON_DEADBAND,
   REASON_FIRST,
   REASON_HEARTBEAT,
   REASON_STATUS,
@@ -56,6 +57,8 @@ const INVALID_VALUE = 3;
 
 /** Marks "nothing sent yet" in the per-tag status key (a real key is 0..0xFFFF). */
 const NOTHING_SENT = -1;
+/** Marks "the deadband changed since the last point" in the per-tag status key: the next sample is sent. */
+const DEADBAND_CHANGED = -2;
 
 export class DeadbandEncoder {
   readonly tagCount: number;
@@ -116,6 +119,27 @@ export class DeadbandEncoder {
   }
 
   /**
+   * Changes the deadband of a tag this stage handles (engineering units, finite, >= 0): for a percent
+   * deadband whose range is only known once the server's EURange has been read. Not for the hot
+   * path; never called concurrently with `add` or `flush`.
+   *
+   * If the tag has sent a point, the next sample is sent too (reason `deadband`). Every point's
+   * `deadband` is the bound on the samples it stands for, i.e. those up to the next point; without
+   * this, samples judged under the new deadband would be held against a point that promised the
+   * old one. Points already queued keep the deadband they were decided with. Setting the current
+   * value changes nothing.
+   */
+  setDeadband(tag: number, deadband: number): void {
+    if (!(tag >>> 0 === tag && tag < this.tagCount && this.configured[tag] === 1)) {
+      throw new ReductionConfigError('setDeadband: not a tag of this stage', { tag });
+    }
+    if (!(deadband >= 0 && Number.isFinite(deadband))) throw new ReductionConfigError(`deadband must be a finite number >= 0, got ${deadband}`, { tag });
+    if (deadband === this.deadband[tag]) return;
+    this.deadband[tag] = deadband;
+    if (this.sentKey[tag] !== NOTHING_SENT) this.sentKey[tag] = DEADBAND_CHANGED;
+  }
+
+  /**
    * Decides whether one sample (already through the `SampleGate`) is sent. For a Bad or Uncertain
    * status the value is ignored (pass NaN): Good -> Bad/Uncertain sends one status-only point, and
    * further samples with the same status are suppressed; Bad -> Good sends the Good value at once.
@@ -124,7 +148,8 @@ export class DeadbandEncoder {
     this.received++;
     // Fast path, most samples: a Good value inside the deadband, same status, heartbeat not due.
     // Kept small so V8 inlines it into the runtime's loop; `decide` handles everything else.
-    // sentKey is -1 for unconfigured tags and tags with nothing sent, so they never match.
+    // sentKey is negative for unconfigured tags, tags with nothing sent and tags whose deadband just
+    // changed, so they never match.
     if (
       tag >>> 0 === tag &&
       tag < this.tagCount &&
@@ -165,6 +190,7 @@ export class DeadbandEncoder {
     const sentKey = this.sentKey[tag]!;
     let reason: number;
     if (sentKey === NOTHING_SENT) reason = REASON_FIRST;
+    else if (sentKey === DEADBAND_CHANGED) reason = REASON_DEADBAND;
     else if (key !== sentKey) reason = REASON_STATUS;
     // A deadband of 0 sends every change; equal values are still suppressed (0 > 0 is false).
     else if (good && Math.abs(value - this.sentValue[tag]!) > this.deadband[tag]!) reason = REASON_CHANGE;
@@ -188,6 +214,7 @@ export class DeadbandEncoder {
     q.status[i] = statusCode;
     q.suppressed[i] = this.pendingSuppressed[tag]!;
     q.reason[i] = reason;
+    q.deadband[i] = this.deadband[tag]!;
     this.pendingSuppressed[tag] = 0;
     this.sentKey[tag] = key;
     this.sentTime[tag] = sourceTimeMs;
@@ -210,7 +237,7 @@ export class DeadbandEncoder {
       r.statusCode = q.status[i]!;
       r.value = r.statusCode >>> 30 === 0 ? q.num[i]! : null;
       r.suppressed = q.suppressed[i]!;
-      r.deadband = this.deadband[tag]!;
+      r.deadband = q.deadband[i]!;
       r.reason = POINT_REASONS[q.reason[i]!]!;
       this.emitted++;
       emit(r);

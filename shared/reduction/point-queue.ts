@@ -10,14 +10,16 @@ export const DEFAULT_MAX_PENDING_POINTS = 1_048_576;
 /**
  * Why a point was sent. `first`: the tag's first sample. `change`: the value moved beyond the
  * deadband (or, for ChangeEncoder, changed). `status`: the status changed. `heartbeat`: the tag had
- * been silent for its heartbeat interval.
+ * been silent for its heartbeat interval. `deadband`: the first sample after the tag's deadband was
+ * changed (DeadbandEncoder.setDeadband).
  */
-export type PointReason = 'first' | 'change' | 'status' | 'heartbeat';
-export const POINT_REASONS: readonly PointReason[] = ['first', 'change', 'status', 'heartbeat'];
+export type PointReason = 'first' | 'change' | 'status' | 'heartbeat' | 'deadband';
+export const POINT_REASONS: readonly PointReason[] = ['first', 'change', 'status', 'heartbeat', 'deadband'];
 export const REASON_FIRST = 0;
 export const REASON_CHANGE = 1;
 export const REASON_STATUS = 2;
 export const REASON_HEARTBEAT = 3;
+export const REASON_DEADBAND = 4;
 
 /** Why an encoder dropped a sample. */
 export type EncoderDropReason = 'unknownTag' | 'invalidStatus' | 'invalidTimestamp' | 'invalidValue';
@@ -46,6 +48,8 @@ export class PointQueue {
   time: Float64Array;
   /** Numeric value (DeadbandEncoder). */
   num: Float64Array;
+  /** The deadband in force when the point was decided (DeadbandEncoder): it may change before the flush. */
+  deadband: Float64Array;
   /** Any primitive value (ChangeEncoder); empty unless built `withValues`. */
   values: unknown[];
 
@@ -59,6 +63,7 @@ export class PointQueue {
     this.suppressed = new Float64Array(this.cap);
     this.time = new Float64Array(this.cap);
     this.num = new Float64Array(withValues ? 0 : this.cap);
+    this.deadband = new Float64Array(withValues ? 0 : this.cap);
     this.values = withValues ? new Array<unknown>(this.cap).fill(null) : [];
   }
 
@@ -79,7 +84,7 @@ export class PointQueue {
     if (this.head > 0) {
       // A previous flush stopped early (its emit threw): discard what it delivered.
       const h = this.head;
-      for (const a of [this.tag, this.reason, this.status, this.suppressed, this.time, this.num]) a.copyWithin(0, h, this.length);
+      for (const a of [this.tag, this.reason, this.status, this.suppressed, this.time, this.num, this.deadband]) a.copyWithin(0, h, this.length);
       if (this.withValues) this.values.copyWithin(0, h, this.length);
       this.length -= h;
       this.head = 0;
@@ -97,6 +102,7 @@ export class PointQueue {
       for (let i = this.values.length; i < cap; i++) this.values.push(null);
     } else {
       this.num = grown(this.num, cap);
+      this.deadband = grown(this.deadband, cap);
     }
     return true;
   }

@@ -216,6 +216,49 @@ test('a plant restart is followed by data resuming', T, () =>
   }),
 );
 
+test('a percent deadband without a range takes the node\'s EURange; a node without one is logged, counted and gets deadband 0', T, () => {
+  // Temperature -20…150 and pressure 0…10 are AnalogItems; the Boolean node has no EURange at all.
+  const percent = { temperature: 1, pressure: 0.5 } as Record<string, number>;
+  const noRange = plant.tags.find((t) => t.kind === 'boolean')!;
+  const expected = new Map<number, number>();
+  const tags = plant.tags.map((t, i) => {
+    const p = percent[t.kind];
+    if (p === undefined) return t === noRange ? { name: t.name, nodeId: t.nodeId, mode: 'deadband', deadband: { percent: 1 } } : { name: t.name, nodeId: t.nodeId, mode: 'rms' };
+    expected.set(i, (p * (t.range!.high - t.range!.low)) / 100);
+    return { name: t.name, nodeId: t.nodeId, mode: 'deadband', deadband: { percent: p } };
+  });
+  return withCollector({ config: { tags } }, async (gg, c) => {
+    await c.waitForOutput(logLine('percent deadbands resolved from the EURange read from the server'), 30_000);
+    const missing = await c.waitForOutput((l) => l.text.includes('no usable EURange') && l.text.includes(noRange.name), 1_000);
+    assert.match(missing.text, /"level":"error"/);
+    assert.match(missing.text, /deadband\.rangeMin and deadband\.rangeMax/, 'the log names the fix');
+    await sleep(3_500);
+    await c.stop();
+
+    const deadbandRows = rows(telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`)).filter((r) => r.type === 'deadband');
+    assert.deepEqual(new Set(deadbandRows.map((r) => r.tag)), new Set(expected.keys()), 'temperature and pressure reported');
+    // Until the EURange answer arrives (usually before the first data) a point says deadband 0, its
+    // true error bound; from the first point with the resolved deadband on, every point carries it.
+    for (const [tag, deadband] of expected) {
+      const seen = deadbandRows.filter((r) => r.tag === tag).map((r) => r.deadband);
+      const first = seen.indexOf(deadband);
+      assert.ok(first >= 0, `${plant.tags[tag]!.name}: no point with the resolved deadband ${deadband}: ${seen.join(',')}`);
+      assert.ok(seen.slice(0, first).every((d) => d === 0), `${plant.tags[tag]!.name}: before resolution only 0: ${seen.join(',')}`);
+      assert.ok(seen.slice(first).every((d) => d === deadband), `${plant.tags[tag]!.name}: after resolution only ${deadband}: ${seen.join(',')}`);
+    }
+    const mapping = gg.iotCore.filter((r) => r.topicName === `conduit/${THING}/mapping`).map((r) => JSON.parse(r.payload.toString()));
+    assert.equal(mapping.length, 2, 'queued at start, published again once the ranges were read');
+    const resolved = (m: { tags: { resolvedDeadband: number | null }[] }) => m.tags.map((t) => t.resolvedDeadband);
+    const tagOf = (name: string) => plant.tags.findIndex((t) => t.name === name);
+    assert.deepEqual(resolved(mapping[0]).filter((x: number | null) => x !== null), []);
+    const last = resolved(mapping[1]);
+    for (const [tag, deadband] of expected) assert.equal(last[tag], deadband);
+    assert.equal(last[tagOf(noRange.name)], 0, 'no EURange: deadband 0');
+    const metrics = gg.iotCore.filter((r) => r.topicName === `conduit/${THING}/metrics`).map((r) => JSON.parse(r.payload.toString()));
+    assert.deepEqual(metrics.at(-1).deadbandRange, { pending: 0, missing: 1 });
+  });
+});
+
 test('over the whole file the plant received no Write, Call or HistoryUpdate, and no secret reached a log', async () => {
   const counts = await plant.requestCounts();
   const total = (k: 'write' | 'call' | 'historyUpdate') => counts[k] + earlierPlantRequests[k];

@@ -59,7 +59,11 @@ export class GreengrassIpc implements IotCorePublisher {
   private readonly create: () => Client;
   /** Called after every (re)connection, e.g. to re-subscribe to configuration updates. */
   onConnected: ((client: Client) => Promise<void> | void) | undefined;
+  /** Successful connections after the first, counted across connectLoops (a reconnection starts a new one). */
   reconnects = 0;
+  private everConnected = false;
+  /** Calls in flight and the client they went out on: a lost connection cancels its calls at once. */
+  private readonly inFlight = new Set<{ client: Client; cc: cancel.CancelController }>();
 
   constructor(private readonly opts: GreengrassIpcOptions) {
     this.callTimeoutMs = opts.callTimeoutMs ?? DEFAULT_IPC_CALL_TIMEOUT_MS;
@@ -79,7 +83,6 @@ export class GreengrassIpc implements IotCorePublisher {
   }
 
   private async connectLoop(): Promise<void> {
-    let first = true;
     while (!this.closed) {
       const client = this.create();
       try {
@@ -88,7 +91,8 @@ export class GreengrassIpc implements IotCorePublisher {
         client.on('disconnection', (ev) => this.disconnected(client, ev?.reason));
         this.client = client;
         this.opts.backoff.reset();
-        if (!first) this.reconnects++;
+        if (this.everConnected) this.reconnects++;
+        this.everConnected = true;
         this.opts.logger.info({ reconnects: this.reconnects }, 'connected to the Greengrass nucleus over IPC');
         // Not awaited: a subscription that never answers must not hold up publishing.
         Promise.resolve(this.onConnected?.(client)).catch((e) => this.opts.logger.warn({ error: describeIpcError(e) }, 'IPC set-up after connecting failed'));
@@ -97,7 +101,6 @@ export class GreengrassIpc implements IotCorePublisher {
         void client.close().catch(() => undefined);
         const delay = this.opts.backoff.next();
         this.opts.logger.warn({ error: describeIpcError(e), retryInMs: delay }, 'cannot connect to the Greengrass nucleus over IPC');
-        first = false;
         await sleep(delay);
       }
     }
@@ -107,6 +110,9 @@ export class GreengrassIpc implements IotCorePublisher {
     if (this.client !== client || this.closed) return;
     this.client = undefined;
     this.opts.logger.warn({ reason: describeIpcError(reason) }, 'IPC connection to the Greengrass nucleus lost; reconnecting');
+    // The SDK never settles a call that was in flight on the lost socket: give up on it now rather than
+    // at its timeout, which would hold the publish queue for callTimeoutMs after the reconnection.
+    for (const call of this.inFlight) if (call.client === client) call.cc.cancel();
     void client.close().catch(() => undefined);
     this.reconnectTimer = setTimeout(() => void this.connect(), this.opts.backoff.next());
   }
@@ -120,12 +126,18 @@ export class GreengrassIpc implements IotCorePublisher {
   /** Runs one IPC call with a deadline; a timed-out call drops the connection (its socket is suspect). */
   async call<T>(what: string, op: (client: Client, options: { cancelController: cancel.CancelController }) => Promise<T>): Promise<T> {
     const client = this.current();
-    const cc = new cancel.CancelController();
-    const timer = setTimeout(() => cc.cancel(), this.callTimeoutMs);
+    const call = { client, cc: new cancel.CancelController() };
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      call.cc.cancel();
+    }, this.callTimeoutMs);
+    this.inFlight.add(call);
     try {
-      return await op(client, { cancelController: cc });
+      return await op(client, { cancelController: call.cc });
     } catch (e) {
-      if (cc.hasBeenCancelled()) {
+      if (call.cc.hasBeenCancelled()) {
+        if (!timedOut) throw { retryable: true, reason: `${what} abandoned: the IPC connection was lost` } satisfies PublishFailure;
         this.opts.logger.warn({ call: what, timeoutMs: this.callTimeoutMs }, 'IPC call timed out; reconnecting');
         this.disconnected(client, 'call timed out');
         throw { retryable: true, reason: `${what} timed out after ${this.callTimeoutMs} ms` } satisfies PublishFailure;
@@ -133,6 +145,7 @@ export class GreengrassIpc implements IotCorePublisher {
       throw e;
     } finally {
       clearTimeout(timer);
+      this.inFlight.delete(call);
     }
   }
 
@@ -153,6 +166,10 @@ export class GreengrassIpc implements IotCorePublisher {
       if ((e as PublishFailure)?.retryable === true) throw e;
       const reason = describeIpcError(e);
       if (RETRYABLE_PUBLISH_FAILURES.some((r) => r.test(reason))) throw { retryable: true, reason } satisfies PublishFailure;
+      // Only an answer from the nucleus can refuse a message for good. Anything the SDK raises on its
+      // own side (client state, network, a connection closing before its disconnection event) says
+      // nothing about the message: hold it and retry.
+      if (!answeredByNucleus(e)) throw { retryable: true, reason } satisfies PublishFailure;
       const unauthorized = (e as { serviceError?: { _errorCode?: string } })?.serviceError?._errorCode === 'UnauthorizedError' || /not authorized/i.test(reason);
       throw new PublishRejectedError(reason, unauthorized);
     }
@@ -177,6 +194,17 @@ export class GreengrassIpc implements IotCorePublisher {
     this.client = undefined;
     if (client) await withTimeout(client.close(), this.callTimeoutMs, 'close the IPC connection').catch(() => undefined);
   }
+}
+
+/** RpcErrorType values (aws-iot-device-sdk-v2 eventstream_rpc): the nucleus's modelled errors, and the
+ * InternalError the client raises for a modelled error shape it does not expect (InvalidArgumentsError). */
+const RPC_SERVICE_ERROR = 8;
+const RPC_INTERNAL_ERROR = 3;
+
+function answeredByNucleus(e: unknown): boolean {
+  const err = e as { type?: number; description?: string; serviceError?: unknown };
+  if (err?.type === RPC_SERVICE_ERROR || err?.serviceError !== undefined) return true;
+  return err?.type === RPC_INTERNAL_ERROR && /Unexpected response shape received/.test(err.description ?? '');
 }
 
 function sleep(ms: number): Promise<void> {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Backoff } from '../../../shared/backoff';
 import { parseCollectorConfig, describeConfig } from './config';
 import { ConfigError } from './errors';
+import { reportEuRanges } from './eu-range';
 import { SecretsManagerCredentialSource } from './credentials';
 import { GreengrassIpc, describeIpcError } from './greengrass-ipc';
 import { createLogger } from './logger';
@@ -59,7 +60,15 @@ async function main(): Promise<void> {
     return fail(e instanceof Error ? e.message : String(e));
   }
   const credentials = new SecretsManagerCredentialSource({ secretId: config.credentialsSecretId });
-  const source = new NodeOpcUaSource({ config, credentials, sink: pipeline.onSample, logger, workDir: process.cwd() });
+  const source = new NodeOpcUaSource({
+    config,
+    credentials,
+    sink: pipeline.onSample,
+    // Percent deadbands without a configured range get the server's EURange (the mapping is republished).
+    onEuRanges: (readings) => void reportEuRanges(pipeline, readings, logger),
+    logger,
+    workDir: process.cwd(),
+  });
   const runtime = new CollectorRuntime({
     config,
     thingName,

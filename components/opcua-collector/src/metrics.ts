@@ -59,6 +59,8 @@ export function buildMetrics(m: MetricsInput): Record<string, unknown> {
       rejectedByNucleus: rejected,
     },
     statusOnly: p.statusOnly,
+    // Percent deadbands still waiting for the server's EURange, or without a usable one: sent with every change.
+    deadbandRange: p.deadbandRange,
     lost: {
       queueFull: outboxDropped,
       rejectedByNucleus: rejected,

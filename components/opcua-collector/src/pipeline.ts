@@ -16,10 +16,17 @@ import {
 } from '../../../shared/reduction';
 import { BatchEncoder, type EncodedMessage } from '../../../shared/publish';
 import type { CollectorConfig, TagConfig } from './config-types';
+import { type EuRange, type EuRangeReading, needsEuRange } from './eu-range';
 
 const RMS = 0;
 const DEADBAND = 1;
 const CHANGE = 2;
+
+/** Where a tag's deadband range comes from. */
+const RANGE_CONFIGURED = 0; // absolute, configured rangeMin/rangeMax, or not a deadband tag
+const RANGE_PENDING = 1; // the EURange is to be read: deadband 0 meanwhile
+const RANGE_FROM_SERVER = 2;
+const RANGE_MISSING = 3; // the server had no usable EURange: deadband 0
 
 export interface PipelineIdentity {
   thingName: string;
@@ -36,8 +43,25 @@ export function resolveDeadband(tag: TagConfig, euRange?: { low: number; high: n
   if (low === undefined || high === undefined || !(high > low)) {
     throw new Error(`tag ${tag.name}: a percent deadband needs a range: set deadband.rangeMin and deadband.rangeMax`);
   }
-  return (d.percent / 100) * (high - low);
+  return (d.percent * (high - low)) / 100;
 }
+
+/** Why `range` cannot give a deadband, or undefined when it can. */
+export function euRangeProblem(range: EuRange): string | undefined {
+  const { low, high } = range;
+  if (!Number.isFinite(low) || !Number.isFinite(high)) return `the EURange is not finite (low ${low}, high ${high})`;
+  if (!(high > low)) return `the EURange is empty or inverted (low ${low}, high ${high}: high must be above low)`;
+  return undefined;
+}
+
+/** What applying one session's EURange readings changed for one tag (unchanged tags are left out). */
+export type EuRangeOutcome =
+  /** The tag's deadband is now percent × (high − low) / 100. */
+  | { tag: number; kind: 'set'; range: EuRange; deadband: number }
+  /** No usable range and none before: the tag's points go out with every change (deadband 0). */
+  | { tag: number; kind: 'noRange'; problem: string }
+  /** No usable range this session: the deadband from an earlier session's range stays. */
+  | { tag: number; kind: 'kept'; problem: string; deadband: number };
 
 export interface PipelineCounters {
   samples: number;
@@ -56,6 +80,8 @@ export interface PipelineCounters {
   /** Rows the encoder could not place (never expected). */
   encoderDropped: number;
   bytesPerPoint: number;
+  /** Percent deadband tags whose range is the server's EURange: still to be read, or none usable (both sent with deadband 0). */
+  deadbandRange: { pending: number; missing: number };
 }
 
 export class CollectorPipeline {
@@ -65,6 +91,9 @@ export class CollectorPipeline {
   private readonly change: ChangeEncoder;
   readonly encoder: BatchEncoder;
   private readonly mode: Uint8Array;
+  /** RANGE_* per tag. */
+  private readonly rangeState: Uint8Array;
+  private revision = 0;
   private readonly expected: Float64Array;
   /** The newest source time seen: the event-time clock that closes windows (PLC and gateway clocks may disagree). */
   private maxSourceTimeMs = -Infinity;
@@ -92,6 +121,7 @@ export class CollectorPipeline {
     const tags = config.tags;
     const interval = config.sampling.intervalMs;
     this.mode = Uint8Array.from(tags, (t) => (t.mode === 'rms' ? RMS : t.mode === 'deadband' ? DEADBAND : CHANGE));
+    this.rangeState = Uint8Array.from(tags, (t, i) => (!needsEuRange(t) ? RANGE_CONFIGURED : euRanges.has(i) ? RANGE_FROM_SERVER : RANGE_PENDING));
     this.expected = Float64Array.from(tags, (t) => (t.mode === 'rms' ? t.windowMs / interval : 0));
     this.windowSeen = new Uint8Array(tags.length);
     const kinds: SampleKind[] = tags.map((t) => (t.mode === 'change' ? 'any' : 'numeric'));
@@ -99,9 +129,13 @@ export class CollectorPipeline {
     this.rms = new RmsWindow({
       tags: tags.map((t): RmsTagConfig | null => (t.mode === 'rms' ? { windowMs: t.windowMs, samplingIntervalMs: interval } : null)),
     });
+    // A tag whose range is still to be read sends every change (deadband 0) rather than nothing:
+    // no sample is lost while the EURange is read, and each point says it was sent with deadband 0.
     this.deadband = new DeadbandEncoder({
       tags: tags.map((t, i): DeadbandTagConfig | null =>
-        t.mode === 'deadband' ? { mode: 'absolute', deadband: resolveDeadband(t, euRanges.get(i)), heartbeatMs: t.heartbeatMs } : null,
+        t.mode !== 'deadband'
+          ? null
+          : { mode: 'absolute', deadband: this.rangeState[i] === RANGE_PENDING ? 0 : resolveDeadband(t, euRanges.get(i)), heartbeatMs: t.heartbeatMs },
       ),
     });
     this.change = new ChangeEncoder({
@@ -140,14 +174,61 @@ export class CollectorPipeline {
   };
 
   /**
+   * Applies the EURange readings of one OPC UA session to the tags whose percent deadband has no
+   * configured range (readings for other tags are ignored). A usable range sets the deadband; a
+   * tag without one keeps the range of an earlier session if it had one, else stays at deadband 0.
+   * Returns what changed, for the log.
+   */
+  applyEuRanges(readings: readonly EuRangeReading[]): EuRangeOutcome[] {
+    const out: EuRangeOutcome[] = [];
+    for (const r of readings) {
+      const tag = r.tag;
+      const state = this.rangeState[tag];
+      if (state === undefined || state === RANGE_CONFIGURED) continue;
+      const problem = 'problem' in r ? r.problem : euRangeProblem(r.range);
+      if (problem === undefined && 'range' in r) {
+        const deadband = resolveDeadband(this.config.tags[tag]!, r.range);
+        if (state === RANGE_FROM_SERVER && deadband === this.deadband.deadbandOf(tag)) continue;
+        this.deadband.setDeadband(tag, deadband);
+        this.rangeState[tag] = RANGE_FROM_SERVER;
+        this.revision++;
+        out.push({ tag, kind: 'set', range: { low: r.range.low, high: r.range.high }, deadband });
+      } else if (state === RANGE_PENDING) {
+        this.rangeState[tag] = RANGE_MISSING;
+        this.revision++;
+        out.push({ tag, kind: 'noRange', problem: problem ?? 'no range' });
+      } else if (state === RANGE_FROM_SERVER) {
+        out.push({ tag, kind: 'kept', problem: problem ?? 'no range', deadband: this.deadband.deadbandOf(tag) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The deadband of a deadband tag in engineering units, as the mapping message publishes it;
+   * undefined for other tags and while the tag's EURange is still to be read.
+   */
+  resolvedDeadband(tag: number): number | undefined {
+    if (this.mode[tag] !== DEADBAND || this.rangeState[tag] === RANGE_PENDING) return undefined;
+    return this.deadband.deadbandOf(tag);
+  }
+
+  /** Changes whenever a resolved deadband changes: the mapping message is then out of date. */
+  get deadbandRevision(): number {
+    return this.revision;
+  }
+
+  /**
    * Flushes what the event-time watermark has closed and returns the messages ready to publish.
    * `final` (at shutdown) also closes the windows still open, as partial windows.
    */
   tick(nowMs: number, final = false): EncodedMessage[] {
     if (Number.isFinite(this.maxSourceTimeMs)) {
-      const watermark = final ? this.maxSourceTimeMs + 1 : this.maxSourceTimeMs - this.latenessMs;
+      // Windows that later samples closed since the last tick are complete: their missing samples
+      // are gaps even at shutdown, so they are drained (a non-finite watermark) before closingAll.
+      if (final) this.rms.flush(NaN, this.emitRms);
       this.closingAll = final;
-      this.rms.flush(final ? this.closingWatermark() : watermark, this.emitRms);
+      this.rms.flush(final ? this.closingWatermark() : this.maxSourceTimeMs - this.latenessMs, this.emitRms);
       this.closingAll = false;
     }
     this.deadband.flush(nowMs, (p) => {
@@ -192,6 +273,7 @@ export class CollectorPipeline {
       samplingGaps: this.samplingGaps,
       encoderDropped: Object.values(e.dropped).reduce((a, b) => a + b, 0),
       bytesPerPoint: e.bytesPerRow,
+      deadbandRange: { pending: this.rangeState.filter((s) => s === RANGE_PENDING).length, missing: this.rangeState.filter((s) => s === RANGE_MISSING).length },
     };
   }
 }

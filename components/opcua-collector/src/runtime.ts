@@ -37,6 +37,8 @@ export class CollectorRuntime {
   private metricsTimer: NodeJS.Timeout | undefined;
   private mappingTimer: NodeJS.Timeout | undefined;
   private retainMapping = false;
+  /** The pipeline's deadbandRevision the queued mapping describes. */
+  private mappingRevision = 0;
   private pumpTimer: NodeJS.Timeout | undefined;
   private pumping: Promise<void> | undefined;
   private metricsSeq = 0;
@@ -79,6 +81,8 @@ export class CollectorRuntime {
    */
   private enqueueMapping(): void {
     const c = this.o.config;
+    const pipeline = this.o.pipeline;
+    this.mappingRevision = pipeline.deadbandRevision;
     const parts = buildMappingMessages(
       {
         thingName: this.o.thingName,
@@ -87,7 +91,7 @@ export class CollectorRuntime {
         mappingVersion: c.mappingVersion,
         runId: this.o.runId,
         samplingIntervalMs: c.sampling.intervalMs,
-        tags: c.tags,
+        tags: c.tags.map((t, i) => ({ ...t, resolvedDeadband: pipeline.resolvedDeadband(i) })),
         significantDigits: c.publish.significantDigits,
         rmsFields: c.publish.rmsFields,
       },
@@ -113,6 +117,9 @@ export class CollectorRuntime {
 
   /** One publish interval: what the pipeline closed goes to the outbox, then out. */
   tick(final = false): void {
+    // A deadband resolved from the server's EURange after the mapping was queued: publish it again,
+    // ahead of the points that carry the new deadband.
+    if (this.o.pipeline.deadbandRevision !== this.mappingRevision) this.enqueueMapping();
     this.enqueueTelemetry(this.o.pipeline.tick(this.now(), final));
     this.pump();
   }

@@ -5,7 +5,8 @@
 //
 // READ-ONLY BY CONSTRUCTION: this module and every other file under opcua/ use only
 // GetEndpoints (inside connect), CreateSession/ActivateSession/CloseSession, Read,
-// CreateSubscription/DeleteSubscriptions, CreateMonitoredItems and Publish. No code path here
+// TranslateBrowsePathsToNodeIds, CreateSubscription/DeleteSubscriptions, CreateMonitoredItems and
+// Publish. No code path here
 // calls Write, Call, HistoryUpdate, or any node-management service; do not add one.
 import {
   AttributeIds,
@@ -160,11 +161,26 @@ export class OpcUaConnection {
   }
 
   /** MaxMonitoredItemsPerCall from the server's OperationLimits; 0 when absent or unreadable (= no limit). */
-  async maxMonitoredItemsPerCall(): Promise<number> {
+  maxMonitoredItemsPerCall(): Promise<number> {
+    return this.operationLimit(VariableIds.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall);
+  }
+
+  /** MaxNodesPerRead and MaxNodesPerTranslateBrowsePathsToNodeIds, for the EURange read; 0 = no limit. */
+  async euRangeLimits(): Promise<{ maxNodesPerRead: number; maxNodesPerTranslate: number }> {
+    const [maxNodesPerRead, maxNodesPerTranslate] = await Promise.all([
+      this.operationLimit(VariableIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead),
+      this.operationLimit(VariableIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerTranslateBrowsePathsToNodeIds),
+    ]);
+    return { maxNodesPerRead, maxNodesPerTranslate };
+  }
+
+  /**
+   * One value of the server's OperationLimits; 0 when absent or unreadable (= no limit). One node per
+   * Read, so that the request itself can never exceed MaxNodesPerRead.
+   */
+  private async operationLimit(variableId: number): Promise<number> {
     try {
-      const [dv] = await this.session.read([
-        { nodeId: VariableIds.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall, attributeId: AttributeIds.Value },
-      ]);
+      const [dv] = await this.session.read([{ nodeId: variableId, attributeId: AttributeIds.Value }]);
       const v: unknown = dv?.value.value;
       return dv?.statusCode.isGood() && typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
     } catch {

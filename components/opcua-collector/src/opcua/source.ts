@@ -12,12 +12,17 @@
 // for a path that is the same every time. The watchdog covers what no event reports: a session that
 // stays "connected" while no data change arrives (keep-alives do not count).
 //
+// Every session also reads the EURange of the tags whose percent deadband has no configured range
+// (eu-range.ts), so a range changed on the server is picked up at the next reconnect.
+//
 // READ-ONLY BY CONSTRUCTION: see session.ts. Nothing here writes to the server.
 import { ConfigError } from '../errors';
 import type { CollectorConfig } from '../config-types';
+import { type EuRangeSink, needsEuRange } from '../eu-range';
 import type { CredentialSource, Credentials, Logger, OpcUaSource, SampleSink, SourceCounters, SourceState } from '../ports';
 import { Backoff } from '../../../../shared/backoff';
 import { ensureClientCertificate, type ClientIdentity } from './certificates';
+import { readEuRanges } from './eu-range';
 import { ConnectFailure, OpcUaConnection, messageOf, withTimeout } from './session';
 import { SampleDispatcher, subscribeTags, type SubscribeResult } from './subscription';
 import { ServerTrustPolicy, type TrustVerdict } from './trust';
@@ -38,6 +43,11 @@ export interface NodeOpcUaSourceOptions {
   workDir: string;
   /** Uniform in [0, 1) for the backoff jitter; default Math.random. */
   random?: () => number;
+  /**
+   * Receives, once per session, the EURange of the tags whose percent deadband has no configured
+   * range. Called from the event loop like the sink, never while the sink runs.
+   */
+  onEuRanges?: EuRangeSink;
 }
 
 /** One connection's resources and the way to end it. */
@@ -52,6 +62,9 @@ export class NodeOpcUaSource implements OpcUaSource {
   private readonly config: CollectorConfig;
   private readonly credentials: CredentialSource;
   private readonly sink: SampleSink;
+  private readonly onEuRanges: EuRangeSink | undefined;
+  /** The tags whose EURange each session reads. */
+  private readonly euRangeTargets: { tag: number; nodeId: string }[];
   private readonly logger: Logger;
   private readonly workDir: string;
   private readonly trust: ServerTrustPolicy;
@@ -83,6 +96,8 @@ export class NodeOpcUaSource implements OpcUaSource {
     this.config = o.config;
     this.credentials = o.credentials;
     this.sink = o.sink;
+    this.onEuRanges = o.onEuRanges;
+    this.euRangeTargets = o.config.tags.flatMap((t, tag) => (needsEuRange(t) ? [{ tag, nodeId: t.nodeId }] : []));
     this.logger = o.logger;
     this.workDir = o.workDir;
     checkSecurity(o.config);
@@ -260,6 +275,10 @@ export class NodeOpcUaSource implements OpcUaSource {
     }
     const dispatcher = new SampleDispatcher(this.sink, this.c);
     attempt.dispatcher = dispatcher;
+    // Sent before the subscription and not awaited: data never waits for it. The answer normally
+    // arrives long before the first Publish response, so the first points already carry the
+    // resolved deadband; until it does (or if it never does) those tags send every change.
+    if (this.onEuRanges && this.euRangeTargets.length > 0) void this.fetchEuRanges(connection, dispatcher);
     let subscribed: SubscribeResult;
     try {
       const maxItemsPerCall = await connection.maxMonitoredItemsPerCall();
@@ -303,6 +322,28 @@ export class NodeOpcUaSource implements OpcUaSource {
       'connected to the OPC UA server and subscribed',
     );
     return { connection, subscribed, connectedAt: Date.now() };
+  }
+
+  /** Reads this session's EURanges and hands them on while the connection is still the current one. Never throws. */
+  private async fetchEuRanges(connection: OpcUaConnection, dispatcher: SampleDispatcher): Promise<void> {
+    const endpoint = this.config.endpointUrl;
+    try {
+      const limits = await connection.euRangeLimits();
+      const r = await readEuRanges(connection.session, this.euRangeTargets, limits);
+      // The connection ended meanwhile: the next one reads them again.
+      if (!dispatcher.open || this.stopping) return;
+      const fields = { endpoint, tags: this.euRangeTargets.length, answered: r.readings.length, translateCalls: r.translateCalls, readCalls: r.readCalls, ...limits };
+      if (r.error === undefined) this.logger.debug(fields, 'read the EURange of the percent-deadband tags');
+      else {
+        this.logger.warn(
+          { ...fields, unanswered: r.unanswered.length, err: r.error },
+          'reading the EURange of percent-deadband tags failed; the tags without an answer send every change until the next connection reads it',
+        );
+      }
+      if (r.readings.length > 0) this.onEuRanges?.(r.readings);
+    } catch (err) {
+      this.logger.error({ endpoint, err: messageOf(err) }, 'applying the EURange of percent-deadband tags failed; those tags send every change');
+    }
   }
 
   /** Runs the watchdog until the connection ends; resolves with the reason. */

@@ -186,3 +186,85 @@ test('invalid configuration is rejected at construction with the tag number', ()
     assert.throws(() => new DeadbandEncoder({ tags: [null, c as never] }), (e: unknown) => e instanceof ReductionConfigError && e.tag === 1, JSON.stringify(c));
   }
 });
+
+type DbRow = [dt: number, value: number | null, reason: string, suppressed: number, deadband: number];
+const dbRows = (points: DeadbandPoint[]): DbRow[] => points.map((p) => [p.sourceTimeMs - T0, p.value, p.reason, p.suppressed, p.deadband]);
+
+test('setDeadband: the next sample is sent under the new deadband; points already queued keep theirs', () => {
+  // Deadband 0 while a percent deadband's EURange is being read: every change is sent.
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 0 }] });
+  feed(enc, 0, [10, 10.5, 10.5]);
+  enc.setDeadband(0, 2);
+  assert.equal(enc.deadbandOf(0), 2);
+  // 11 is sent although within 2 of 10.5: the point at 10.5 promised deadband 0 for what follows it.
+  // 13 is exactly 2 from 11 (not beyond); 13.5 is.
+  feed(enc, 0, [11, 11.5, 13, 13.5], STATUS_GOOD, 3);
+  assert.deepEqual(dbRows(drain(enc, 0)), [
+    [0, 10, 'first', 0, 0],
+    [100, 10.5, 'change', 0, 0],
+    [300, 11, 'deadband', 1, 2],
+    [600, 13.5, 'change', 2, 2],
+  ]);
+  assert.deepEqual(enc.counters(), { received: 7, emitted: 4, dropped: NO_DROPS, suppressed: 3, pointsLost: 0 });
+});
+
+test('setDeadband before any sample, or to the value in force, sends nothing extra', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 0 }, { mode: 'absolute', deadband: 0.5 }] });
+  enc.setDeadband(0, 1.7);
+  feed(enc, 0, [60, 61, 61.75]);
+  feed(enc, 1, [4, 4.25]);
+  enc.setDeadband(1, 0.5);
+  feed(enc, 1, [4.5, 4.6], STATUS_GOOD, 2);
+  assert.deepEqual(dbRows(drain(enc, 0)), [
+    [0, 60, 'first', 0, 1.7],
+    [200, 61.75, 'change', 1, 1.7],
+    [0, 4, 'first', 0, 0.5],
+    [300, 4.6, 'change', 2, 0.5],
+  ]);
+});
+
+test('setDeadband after a status-only point: the next sample is sent as a deadband point', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 0 }] });
+  enc.add(0, T0, NaN, STATUS_BAD);
+  enc.setDeadband(0, 3);
+  enc.add(0, T0 + 100, NaN, STATUS_BAD);
+  enc.add(0, T0 + 200, NaN, STATUS_BAD);
+  assert.deepEqual(dbRows(drain(enc, 0)), [
+    [0, null, 'first', 0, 0],
+    [100, null, 'deadband', 0, 3],
+  ]);
+});
+
+test('setDeadband rejects an unknown tag and a deadband that is negative or not finite, changing nothing', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 1 }, null] });
+  for (const [tag, value] of [[1, 1], [2, 1], [-1, 1], [0.5, 1], [0, -0.1], [0, NaN], [0, Infinity]] as const) {
+    assert.throws(() => enc.setDeadband(tag, value), (e: Error) => e instanceof ReductionConfigError, `setDeadband(${tag}, ${value})`);
+  }
+  assert.equal(enc.deadbandOf(0), 1);
+  feed(enc, 0, [5, 5.5]);
+  assert.deepEqual(dbRows(drain(enc, 0)), [[0, 5, 'first', 0, 1]]);
+});
+
+test('across deadband changes, every Good sample is within its held point\'s deadband', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 0 }] });
+  let s = 777;
+  let x = 0;
+  const xs: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x += (s / 2 ** 32 - 0.5) * 0.2;
+    xs.push(x);
+    if (i === 500) enc.setDeadband(0, 0.4);
+    if (i === 1500) enc.setDeadband(0, 0.1);
+    if (i === 2200) enc.setDeadband(0, 0.6);
+    enc.add(0, T0 + i * 100, x, STATUS_GOOD);
+  }
+  const points = drain<DeadbandPoint>(enc, 0);
+  let p = 0;
+  let held: DeadbandPoint | undefined;
+  for (let i = 0; i < xs.length; i++) {
+    if (p < points.length && points[p]!.sourceTimeMs === T0 + i * 100) held = points[p++]!;
+    assert.ok(held && Math.abs(xs[i]! - held.value!) <= held.deadband, `sample ${i}: ${xs[i]} vs held ${held?.value} ± ${held?.deadband}`);
+  }
+  assert.equal(points.filter((q) => q.reason === 'deadband').length, 3);
+});

@@ -1,0 +1,135 @@
+// GreengrassIpc against a fake SDK client: reconnection counting, what happens to a call in flight when
+// the connection is lost, and which PublishToIoTCore answers are retryable. No socket, no nucleus.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
+import type { cancel } from 'aws-crt';
+import { GreengrassIpc, PublishRejectedError } from '../../../../components/opcua-collector/src/greengrass-ipc';
+import type { Logger, PublishFailure } from '../../../../components/opcua-collector/src/ports';
+
+const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+/**
+ * What the SDK client does that matters here: connect, emit 'disconnection', and a PublishToIoTCore
+ * that settles only as `answer` says, or (the default) never, like a call on a dropped socket; a
+ * cancelled call rejects with a plain string, as the SDK's does.
+ */
+class FakeClient extends EventEmitter {
+  answer: (() => Promise<unknown>) | undefined;
+  async connect(): Promise<void> {}
+  async close(): Promise<void> {}
+  publishToIoTCore(_request: unknown, options: { cancelController: cancel.CancelController }): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      options.cancelController.addListener(() => reject('Eventstream execute() cancelled by user request'));
+      this.answer?.().then(resolve, reject);
+    });
+  }
+  drop(): void {
+    this.emit('disconnection', { reason: 'aws-c-io: AWS_IO_SOCKET_CLOSED, socket is closed.' });
+  }
+}
+
+function rig() {
+  const clients: FakeClient[] = [];
+  const ipc = new GreengrassIpc({
+    logger: quiet,
+    backoff: { next: () => 1, reset: () => {} },
+    callTimeoutMs: 5_000,
+    createClient: () => {
+      const c = new FakeClient();
+      clients.push(c);
+      return c as unknown as greengrasscoreipc.Client;
+    },
+  });
+  return { ipc, clients };
+}
+
+async function until(pred: () => boolean): Promise<void> {
+  for (let i = 0; !pred(); i++) {
+    if (i > 200) assert.fail('condition not reached within 1 s');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('each reconnection after a lost connection is counted, with a new client each time', async () => {
+  const { ipc, clients } = rig();
+  try {
+    await ipc.connect();
+    assert.equal(ipc.reconnects, 0);
+    for (const n of [1, 2]) {
+      clients.at(-1)!.drop();
+      assert.equal(ipc.connected, false);
+      await until(() => ipc.connected);
+      assert.equal(ipc.reconnects, n);
+      assert.equal(clients.length, n + 1);
+    }
+  } finally {
+    await ipc.close();
+  }
+});
+
+test('a publish in flight when the connection is lost fails at once as retryable, not at its timeout', async () => {
+  const { ipc, clients } = rig();
+  try {
+    await ipc.connect();
+    const started = Date.now();
+    const inFlight = ipc.publish('conduit/gw/telemetry', Buffer.from('x'), 1);
+    clients[0]!.drop();
+    await assert.rejects(inFlight, (e: PublishFailure) => e.retryable === true && /connection was lost/.test(e.reason));
+    assert.ok(Date.now() - started < 1_000, `rejected after ${Date.now() - started} ms`);
+    await until(() => ipc.connected);
+    clients[1]!.answer = async () => ({});
+    await ipc.publish('conduit/gw/telemetry', Buffer.from('x'), 1);
+  } finally {
+    await ipc.close();
+  }
+});
+
+test("the nucleus's answers: spool full is retryable, unauthorized is fatal, anything else is a permanent rejection", async () => {
+  const { ipc, clients } = rig();
+  const serviceError = (message: string, code = 'ServiceError') => async () => {
+    throw { serviceError: { message, _errorCode: code } };
+  };
+  try {
+    await ipc.connect();
+    const client = clients[0]!;
+    client.answer = serviceError('Publish to topic t failed: Message spool is full. Message could not be added.');
+    await assert.rejects(ipc.publish('t', Buffer.from('x'), 1), (e: PublishFailure) => e.retryable === true && /spool is full/.test(e.reason));
+
+    client.answer = serviceError('Principal conduit.OpcUaCollector is not authorized to perform aws.greengrass#PublishToIoTCore on resource t', 'UnauthorizedError');
+    await assert.rejects(ipc.publish('t', Buffer.from('x'), 1), (e: unknown) => e instanceof PublishRejectedError && e.unauthorized);
+
+    client.answer = serviceError('Publish to topic t failed: The publishing message size 140000 bytes exceeds the configured limit of 131072 bytes');
+    await assert.rejects(ipc.publish('t', Buffer.from('x'), 1), (e: unknown) => e instanceof PublishRejectedError && !e.unauthorized && /exceeds/.test(e.reason));
+    assert.equal(ipc.connected, true, 'an answer from the nucleus does not drop the connection');
+  } finally {
+    await ipc.close();
+  }
+});
+
+test('an error raised on the SDK side, not by the nucleus, never discards the message: it is retryable', async () => {
+  const { ipc, clients } = rig();
+  try {
+    await ipc.connect();
+    const client = clients[0]!;
+    // RpcErrorType 4 ClientStateError and 5 NetworkError, as the SDK raises them on a closing connection.
+    for (const e of [
+      { type: 4, description: 'New streams may only be created while the client is connected' },
+      { type: 5, description: 'RpcClient.connect() failed - connection closed' },
+      new Error('socket hang up'),
+    ]) {
+      client.answer = async () => {
+        throw e;
+      };
+      await assert.rejects(ipc.publish('t', Buffer.from('x'), 1), (x: PublishFailure) => x.retryable === true && !(x instanceof PublishRejectedError));
+    }
+    // The client's own complaint about a modelled error it did not expect is still the nucleus answering.
+    client.answer = async () => {
+      throw { type: 3, description: "Unexpected response shape received: 'aws.greengrass#InvalidArgumentsError'" };
+    };
+    await assert.rejects(ipc.publish('t', Buffer.from('x'), 1), (x: unknown) => x instanceof PublishRejectedError);
+  } finally {
+    await ipc.close();
+  }
+});
