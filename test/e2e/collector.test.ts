@@ -266,4 +266,7 @@ test('over the whole file the plant received no Write, Call or HistoryUpdate, an
   const text = allOutput.join('\n');
   assert.ok(text.length > 1000, 'the logs were collected');
   for (const secret of [PASSWORD, 'wrong-password-e2e']) assert.ok(!text.includes(secret), 'a secret value appears in a log');
+  // node-opcua's own console output is carried inside JSON lines, so every log line can be parsed.
+  const stray = allOutput.flatMap((chunk) => chunk.split('\n')).filter((l) => /NODE-OPCUA-|client_base_impl/.test(l) && !l.includes('"source":"node-opcua"'));
+  assert.deepEqual(stray, []);
 });

@@ -3,6 +3,8 @@
 // component's configuration, starts the pipeline and the OPC UA source, reports RUNNING, and on
 // SIGTERM flushes the open windows and the queue within the recipe's Shutdown timeout.
 import { randomBytes } from 'node:crypto';
+import { format } from 'node:util';
+import { setErrorLogger, setWarningLogger } from 'node-opcua-debug';
 import { Backoff } from '../../../shared/backoff';
 import { parseCollectorConfig, describeConfig } from './config';
 import { ConfigError } from './errors';
@@ -20,6 +22,13 @@ const SHUTDOWN_BUDGET_MS = 10_000;
 
 async function main(): Promise<void> {
   const logger = createLogger(COMPONENT);
+  // node-opcua prints its own multi-line console text; carry it in the JSON log instead, so every
+  // line of the component's log can be parsed. Its "errors" are connection failures the collector
+  // already handles and logs, so they are warnings here (ERROR is kept for lost data).
+  const fromNodeOpcua = (...args: unknown[]): void =>
+    logger.warn({ source: 'node-opcua', text: format(...args).replace(/\u001b\[[0-9;]*m/g, '').trim() }, 'node-opcua');
+  setWarningLogger(fromNodeOpcua);
+  setErrorLogger(fromNodeOpcua);
   const thingName = process.env.AWS_IOT_THING_NAME ?? '';
   const runId = randomBytes(6).toString('hex');
   const ipc = new GreengrassIpc({ logger, backoff: new Backoff({ initialDelayMs: 500, maxDelayMs: 30_000 }, Math.random) });
