@@ -4,10 +4,9 @@
 // checked as a cloud reader would: contiguous sequence numbers per stream, RMS windows that tile time.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildComponent, REPO_ROOT, type BuiltComponent } from '../../scripts/build';
+import { buildCollector, type BuiltFixture } from '../harness/fixtures';
 import { LocalGreengrass } from '../harness/launcher/local-greengrass';
 import type { LaunchedComponent } from '../harness/launcher/component';
 import { SimulatedPlant } from '../harness/plant/plant';
@@ -24,16 +23,12 @@ const SPOOL_FULL = 'Message spool is full. Message could not be added.';
 const T = { timeout: 60_000 };
 
 let outDir: string;
-let built: BuiltComponent;
+let built: BuiltFixture;
 let plant: SimulatedPlant;
 
 before(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'conduit-resilience-'));
-  [built] = (await buildComponent({
-    recipePath: join(REPO_ROOT, 'recipes/conduit.OpcUaCollector.yaml'),
-    componentsRoot: join(REPO_ROOT, 'components'),
-    outDir,
-  })) as [BuiltComponent];
+  built = await buildCollector();
+  outDir = built.outDir;
   plant = await SimulatedPlant.start({ pkiDir: join(outDir, 'plant-pki'), users: [{ username: 'conduit', password: PASSWORD }] });
 });
 

@@ -1,4 +1,4 @@
-// Builds the probe fixture component the way `npm run build` builds conduit's components, into a
+// Builds components (the probe fixture, conduit's own) the way `npm run build` builds conduit's components, into a
 // temporary folder the caller removes.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,12 +11,18 @@ export interface BuiltFixture extends BuiltComponent {
   outDir: string;
 }
 
-export async function buildProbe(): Promise<BuiltFixture> {
-  const outDir = mkdtempSync(join(tmpdir(), 'conduit-probe-'));
-  const [built] = await buildComponent({
-    recipePath: join(REPO_ROOT, 'test/fixtures/probe/recipe.yaml'),
-    componentsRoot: join(REPO_ROOT, 'test/fixtures'),
-    outDir,
-  });
+async function buildInto(prefix: string, recipe: string, componentsRoot: string): Promise<BuiltFixture> {
+  const outDir = mkdtempSync(join(tmpdir(), prefix));
+  const [built] = await buildComponent({ recipePath: join(REPO_ROOT, recipe), componentsRoot: join(REPO_ROOT, componentsRoot), outDir });
   return { ...built!, artifactDir: join(outDir, 'artifacts'), outDir };
+}
+
+/** The probe fixture component (test/fixtures/probe). */
+export function buildProbe(): Promise<BuiltFixture> {
+  return buildInto('conduit-probe-', 'test/fixtures/probe/recipe.yaml', 'test/fixtures');
+}
+
+/** conduit.OpcUaCollector from its recipe, exactly as `npm run build` builds it. */
+export function buildCollector(): Promise<BuiltFixture> {
+  return buildInto('conduit-collector-', 'recipes/conduit.OpcUaCollector.yaml', 'components');
 }
