@@ -12,6 +12,7 @@ import { describeConfig, parseCollectorConfig } from '../../../../components/opc
 import { COLLECTOR_CONFIG_SCHEMA, configSchemaPaths } from '../../../../components/opcua-collector/src/config-schema';
 import { ConfigError, type ConfigIssue } from '../../../../components/opcua-collector/src/errors';
 import { CONFIG_SCHEMA_FILE, configSchemaText } from '../../../../scripts/write-config-schema';
+import { BASE_CONFIG } from './config-fixture';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const RECIPE = parseYaml(readFileSync(join(ROOT, 'recipes', 'conduit.OpcUaCollector.yaml'), 'utf8'));
@@ -35,12 +36,7 @@ const TEST_CERT_SHA1 = 'E0:16:20:1F:E1:10:B5:EF:55:A8:C9:FD:3F:A6:17:A8:BB:8B:D4
 /** The smallest valid configuration: one tag of each mode. A fresh object every call. */
 function valid(): any {
   return {
-    endpointUrl: 'opc.tcp://plc.plant.local:4840',
-    serverTrust: { thumbprints: ['0123456789abcdef0123456789abcdef01234567'] },
-    credentialsSecretId: 'conduit/opcua-collector',
-    site: 'lyon',
-    area: 'line-1',
-    mappingVersion: '7',
+    ...structuredClone(BASE_CONFIG),
     tags: [
       { name: 'Vib01', nodeId: 'ns=3;s=Line1.Vib01', mode: 'rms' },
       { name: 'Temp01', nodeId: 'ns=3;i=1002', mode: 'deadband', deadband: { absolute: 0.5 } },

@@ -12,6 +12,7 @@ import type { Logger } from '../../../../components/opcua-collector/src/ports';
 import { CollectorRuntime } from '../../../../components/opcua-collector/src/runtime';
 import type { EncodedMessage } from '../../../../shared/publish';
 import { decode } from '../../shared/publish/helpers';
+import { BASE_CONFIG } from './config-fixture';
 
 const T0 = 1_718_000_000_000;
 const GOOD = 0;
@@ -23,12 +24,7 @@ const VIB = 4; // rms
 
 function config() {
   return parseCollectorConfig({
-    endpointUrl: 'opc.tcp://plc.plant.local:4840',
-    serverTrust: { thumbprints: ['0123456789abcdef0123456789abcdef01234567'] },
-    credentialsSecretId: 'conduit/opcua-collector',
-    site: 'lyon',
-    area: 'line-1',
-    mappingVersion: '7',
+    ...structuredClone(BASE_CONFIG),
     tags: [
       { name: 'Temp01', nodeId: 'ns=3;s=Temp01', mode: 'deadband', deadband: { percent: 1 } },
       { name: 'Press01', nodeId: 'ns=3;s=Press01', mode: 'deadband', deadband: { percent: 0.5 } },

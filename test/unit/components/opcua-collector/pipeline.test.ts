@@ -6,6 +6,7 @@ import { parseCollectorConfig } from '../../../../components/opcua-collector/src
 import { CollectorPipeline } from '../../../../components/opcua-collector/src/pipeline';
 import type { EncodedMessage } from '../../../../shared/publish';
 import { decode } from '../../shared/publish/helpers';
+import { BASE_CONFIG } from './config-fixture';
 
 /** A whole second of source time: windows are [T0 + k*1000, T0 + (k+1)*1000). */
 const T0 = 1_718_000_000_000;
@@ -23,12 +24,7 @@ const RUN = 3;
  */
 function pipeline(): CollectorPipeline {
   const config = parseCollectorConfig({
-    endpointUrl: 'opc.tcp://plc.plant.local:4840',
-    serverTrust: { thumbprints: ['0123456789abcdef0123456789abcdef01234567'] },
-    credentialsSecretId: 'conduit/opcua-collector',
-    site: 'lyon',
-    area: 'line-1',
-    mappingVersion: '7',
+    ...structuredClone(BASE_CONFIG),
     tags: [
       { name: 'Vib01', nodeId: 'ns=3;s=Vib01', mode: 'rms' },
       { name: 'Vib02', nodeId: 'ns=3;s=Vib02', mode: 'rms' },

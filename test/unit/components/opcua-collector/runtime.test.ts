@@ -12,6 +12,7 @@ import { CollectorRuntime } from '../../../../components/opcua-collector/src/run
 import type { CollectorConfig } from '../../../../components/opcua-collector/src/config-types';
 import type { EncodedMessage } from '../../../../shared/publish';
 import { decode } from '../../shared/publish/helpers';
+import { BASE_CONFIG } from './config-fixture';
 
 const THING = 'gw-unit';
 const TELEMETRY = `conduit/${THING}/telemetry`;
@@ -22,12 +23,7 @@ const SPOOL_FULL: PublishFailure = { retryable: true, reason: `Publish to topic 
 
 function config(over: { publish?: Record<string, unknown>; metricsIntervalSec?: number } = {}): CollectorConfig {
   return parseCollectorConfig({
-    endpointUrl: 'opc.tcp://plc.plant.local:4840',
-    serverTrust: { thumbprints: ['0123456789abcdef0123456789abcdef01234567'] },
-    credentialsSecretId: 'conduit/opcua-collector',
-    site: 'lyon',
-    area: 'line-1',
-    mappingVersion: '7',
+    ...structuredClone(BASE_CONFIG),
     tags: [
       { name: 'Vib01', nodeId: 'ns=3;s=Vib01', mode: 'rms' },
       { name: 'Temp01', nodeId: 'ns=3;s=Temp01', mode: 'deadband', deadband: { absolute: 0.5 } },
