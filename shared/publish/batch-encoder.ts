@@ -182,19 +182,10 @@ export class BatchEncoder {
 
   /** Queues one RMS window record (copied). */
   addRms(r: Readonly<RmsWindowRecord>): void {
-    this.received++;
     const status = r.status === 'ok' ? 0 : r.status === 'noGoodData' ? 1 : r.status === 'noData' ? 2 : -1;
-    if (!isTag(r.tag) || !Number.isFinite(r.windowStartMs) || status < 0) {
-      this.dropCounts[INVALID_ROW]++;
-      return;
-    }
-    const store = this.rms.store;
-    const i = store.reserve();
-    if (i < 0) {
-      this.dropCounts[OVERFLOW]++;
-      return;
-    }
-    const c = store.cols;
+    const i = this.reserveRow(this.rms, status >= 0 && isTag(r.tag) && Number.isFinite(r.windowStartMs));
+    if (i < 0) return;
+    const c = this.rms.store.cols;
     c[0]![i] = r.tag;
     c[1]![i] = r.windowStartMs;
     c[2]![i] = status;
@@ -211,18 +202,9 @@ export class BatchEncoder {
 
   /** Queues one deadband point (copied). */
   addDeadband(p: Readonly<DeadbandPoint>): void {
-    this.received++;
-    if (!isTag(p.tag) || !Number.isFinite(p.sourceTimeMs)) {
-      this.dropCounts[INVALID_ROW]++;
-      return;
-    }
-    const store = this.deadband.store;
-    const i = store.reserve();
-    if (i < 0) {
-      this.dropCounts[OVERFLOW]++;
-      return;
-    }
-    const c = store.cols;
+    const i = this.reserveRow(this.deadband, isTag(p.tag) && Number.isFinite(p.sourceTimeMs));
+    if (i < 0) return;
+    const c = this.deadband.store.cols;
     c[0]![i] = p.tag;
     c[1]![i] = p.sourceTimeMs;
     c[2]![i] = p.value === null ? NaN : p.value;
@@ -233,25 +215,29 @@ export class BatchEncoder {
 
   /** Queues one change point (copied; the value is a primitive, so keeping the reference is a copy). */
   addChange(p: Readonly<ChangePoint>): void {
-    this.received++;
     const v = p.value;
     const validValue = v === null || typeof v === 'boolean' || typeof v === 'string' || Number.isFinite(v);
-    if (!isTag(p.tag) || !Number.isFinite(p.sourceTimeMs) || !validValue) {
-      this.dropCounts[INVALID_ROW]++;
-      return;
-    }
+    const i = this.reserveRow(this.change, validValue && isTag(p.tag) && Number.isFinite(p.sourceTimeMs));
+    if (i < 0) return;
     const store = this.change.store;
-    const i = store.reserve();
-    if (i < 0) {
-      this.dropCounts[OVERFLOW]++;
-      return;
-    }
     const c = store.cols;
     c[0]![i] = p.tag;
     c[1]![i] = p.sourceTimeMs;
     store.values[i] = v;
     c[3]![i] = p.statusCode;
     c[4]![i] = p.suppressed;
+  }
+
+  /** Counts a row in, and gives its slot in the stream's store, or -1 (counted) for an invalid row or a full store. */
+  private reserveRow(stream: Stream, valid: boolean): number {
+    this.received++;
+    if (!valid) {
+      this.dropCounts[INVALID_ROW]++;
+      return -1;
+    }
+    const i = stream.store.reserve();
+    if (i < 0) this.dropCounts[OVERFLOW]++;
+    return i;
   }
 
   /** Rows waiting for the next drain, all streams. */

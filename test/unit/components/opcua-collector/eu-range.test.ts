@@ -8,11 +8,11 @@ import { parseCollectorConfig } from '../../../../components/opcua-collector/src
 import type { TagConfig } from '../../../../components/opcua-collector/src/config-types';
 import { type EuRangeReading, needsEuRange, reportEuRanges } from '../../../../components/opcua-collector/src/eu-range';
 import { CollectorPipeline, euRangeProblem } from '../../../../components/opcua-collector/src/pipeline';
-import type { Logger } from '../../../../components/opcua-collector/src/ports';
 import { CollectorRuntime } from '../../../../components/opcua-collector/src/runtime';
 import type { EncodedMessage } from '../../../../shared/publish';
 import { decode } from '../../shared/publish/helpers';
 import { BASE_CONFIG } from './config-fixture';
+import { CapturedLog } from './captured-log';
 
 const T0 = 1_718_000_000_000;
 const GOOD = 0;
@@ -50,24 +50,6 @@ function deadbandRows(messages: readonly EncodedMessage[]): [number, number, num
     .map((r) => [r.tag as number, r.value as number, r.deadband as number]);
 }
 
-class CapturedLog implements Logger {
-  readonly lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
-  debug(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'debug', msg, fields });
-  }
-  info(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'info', msg, fields });
-  }
-  warn(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'warn', msg, fields });
-  }
-  error(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'error', msg, fields });
-  }
-  at(level: string) {
-    return this.lines.filter((l) => l.level === level);
-  }
-}
 
 test('needsEuRange: only a percent deadband without rangeMin/rangeMax', () => {
   assert.deepEqual(

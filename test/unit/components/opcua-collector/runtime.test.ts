@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { parseCollectorConfig } from '../../../../components/opcua-collector/src/config';
 import { PublishRejectedError } from '../../../../components/opcua-collector/src/greengrass-ipc';
 import { CollectorPipeline } from '../../../../components/opcua-collector/src/pipeline';
-import type { IotCorePublisher, Logger, PublishFailure } from '../../../../components/opcua-collector/src/ports';
+import type { IotCorePublisher, PublishFailure } from '../../../../components/opcua-collector/src/ports';
 import { CollectorRuntime } from '../../../../components/opcua-collector/src/runtime';
 import type { CollectorConfig } from '../../../../components/opcua-collector/src/config-types';
 import type { EncodedMessage } from '../../../../shared/publish';
 import { decode } from '../../shared/publish/helpers';
 import { BASE_CONFIG } from './config-fixture';
+import { CapturedLog } from './captured-log';
 
 const THING = 'gw-unit';
 const TELEMETRY = `conduit/${THING}/telemetry`;
@@ -94,30 +95,6 @@ function idOf(payload: Buffer): string {
   return m.type === 'mapping' ? 'mapping' : `${m.type}#${m.seq}`;
 }
 
-interface LogLine {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  msg: string;
-  fields: Record<string, unknown>;
-}
-
-class CapturedLog implements Logger {
-  readonly lines: LogLine[] = [];
-  debug(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'debug', msg, fields });
-  }
-  info(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'info', msg, fields });
-  }
-  warn(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'warn', msg, fields });
-  }
-  error(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'error', msg, fields });
-  }
-  at(level: LogLine['level']): LogLine[] {
-    return this.lines.filter((l) => l.level === level);
-  }
-}
 
 function rig(t: TestContext, c: CollectorConfig, pipeline?: CollectorPipeline) {
   t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
