@@ -1,14 +1,7 @@
 // The collector's I/O edges, each behind a small interface. Only index.ts builds the real ones
 // (node-opcua, the AWS SDK, the Greengrass IPC client); everything else takes these, so the runtime
 // can be unit-tested with plain objects.
-
-/** pino-compatible: structured fields first, then the message. A log call never throws. */
-export interface Logger {
-  debug(fields: Record<string, unknown>, msg: string): void;
-  info(fields: Record<string, unknown>, msg: string): void;
-  warn(fields: Record<string, unknown>, msg: string): void;
-  error(fields: Record<string, unknown>, msg: string): void;
-}
+export type { IotCorePublisher, LocalPubSub, Logger, PublishFailure } from '../../../shared/edge/ports';
 
 export interface Credentials {
   username: string;
@@ -56,15 +49,4 @@ export interface OpcUaSource {
   stop(): Promise<void>;
   readonly state: SourceState;
   counters(): SourceCounters;
-}
-
-/** Why a publish to IoT Core failed, and whether holding the message and retrying can help. */
-export interface PublishFailure {
-  retryable: boolean;
-  reason: string;
-}
-
-export interface IotCorePublisher {
-  /** Resolves once the nucleus accepted (spooled) the message; rejects with a PublishFailure. */
-  publish(topic: string, payload: Buffer, qos: 0 | 1, retain?: boolean): Promise<void>;
 }

@@ -5,7 +5,7 @@
 // and drops its oldest message, counted and logged at ERROR, only when it is full.
 import { Outbox, RateBudget, buildMappingMessages, expandTopic, type EncodedMessage } from '../../../shared/publish';
 import type { CollectorConfig } from './config-types';
-import { PublishRejectedError } from './greengrass-ipc';
+import { PublishRejectedError } from '../../../shared/edge/greengrass-ipc';
 import { buildMetrics } from './metrics';
 import type { CollectorPipeline } from './pipeline';
 import type { IotCorePublisher, Logger, OpcUaSource, PublishFailure } from './ports';

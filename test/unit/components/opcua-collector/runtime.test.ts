@@ -5,9 +5,9 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCollectorConfig } from '../../../../components/opcua-collector/src/config';
-import { PublishRejectedError } from '../../../../components/opcua-collector/src/greengrass-ipc';
+import { PublishRejectedError } from '../../../../shared/edge/greengrass-ipc';
 import { CollectorPipeline } from '../../../../components/opcua-collector/src/pipeline';
-import type { IotCorePublisher, PublishFailure } from '../../../../components/opcua-collector/src/ports';
+import type { IotCorePublisher, PublishFailure } from '../../../../shared/edge/ports';
 import { CollectorRuntime } from '../../../../components/opcua-collector/src/runtime';
 import type { CollectorConfig } from '../../../../components/opcua-collector/src/config-types';
 import type { EncodedMessage } from '../../../../shared/publish';

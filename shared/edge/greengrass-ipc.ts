@@ -6,7 +6,7 @@
 // - a client can connect only once, so after a disconnection a new client is created, with backoff.
 import { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
 import { cancel } from 'aws-crt';
-import type { IotCorePublisher, Logger, PublishFailure } from './ports';
+import type { IotCorePublisher, LocalPubSub, Logger, PublishFailure } from './ports';
 
 type Client = greengrasscoreipc.Client;
 
@@ -50,7 +50,7 @@ export function describeIpcError(e: unknown): string {
   return err?.description ?? err?.message ?? String(e);
 }
 
-export class GreengrassIpc implements IotCorePublisher {
+export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
   private client: Client | undefined;
   private connecting: Promise<void> | undefined;
   private closed = false;
@@ -64,6 +64,8 @@ export class GreengrassIpc implements IotCorePublisher {
   private everConnected = false;
   /** Calls in flight and the client they went out on: a lost connection cancels its calls at once. */
   private readonly inFlight = new Set<{ client: Client; cc: cancel.CancelController }>();
+  /** Local pub/sub subscriptions, made again on every new connection. */
+  private readonly subscriptions: { topic: string; onMessage: (payload: Buffer) => void }[] = [];
 
   constructor(private readonly opts: GreengrassIpcOptions) {
     this.callTimeoutMs = opts.callTimeoutMs ?? DEFAULT_IPC_CALL_TIMEOUT_MS;
@@ -95,6 +97,7 @@ export class GreengrassIpc implements IotCorePublisher {
         this.everConnected = true;
         this.opts.logger.info({ reconnects: this.reconnects }, 'connected to the Greengrass nucleus over IPC');
         // Not awaited: a subscription that never answers must not hold up publishing.
+        for (const sub of this.subscriptions) void this.activateSubscription(client, sub);
         Promise.resolve(this.onConnected?.(client)).catch((e) => this.opts.logger.warn({ error: describeIpcError(e) }, 'IPC set-up after connecting failed'));
         return;
       } catch (e) {
@@ -175,6 +178,43 @@ export class GreengrassIpc implements IotCorePublisher {
     }
   }
 
+  async publishToTopic(topic: string, payload: Buffer): Promise<void> {
+    try {
+      await this.call('PublishToTopic', (c, o) => c.publishToTopic({ topic, publishMessage: { binaryMessage: { message: payload } } }, o));
+    } catch (e) {
+      if ((e as PublishFailure)?.retryable === true) throw e;
+      throw { retryable: !answeredByNucleus(e), reason: describeIpcError(e) } satisfies PublishFailure;
+    }
+  }
+
+  subscribeToTopic(topic: string, onMessage: (payload: Buffer) => void): void {
+    const sub = { topic, onMessage };
+    this.subscriptions.push(sub);
+    if (this.client && !this.connecting) void this.activateSubscription(this.client, sub);
+  }
+
+  private async activateSubscription(client: Client, sub: { topic: string; onMessage: (payload: Buffer) => void }): Promise<void> {
+    // Messages this component publishes to the same topic are not wanted back.
+    const op = client.subscribeToTopic({ topic: sub.topic, receiveMode: greengrasscoreipc.model.ReceiveMode.RECEIVE_MESSAGES_FROM_OTHERS });
+    op.on('message', (m) => {
+      const payload = toBuffer(m.binaryMessage?.message ?? (m.jsonMessage?.message === undefined ? undefined : JSON.stringify(m.jsonMessage.message)));
+      if (payload) sub.onMessage(payload);
+    });
+    op.on('streamError', (e) => this.opts.logger.warn({ topic: sub.topic, error: describeIpcError(e) }, 'local subscription ended with an error'));
+    try {
+      await withTimeout(op.activate(), this.callTimeoutMs, `subscribe to ${sub.topic}`);
+    } catch (e) {
+      const reason = describeIpcError(e);
+      const unauthorized = /not authorized/i.test(reason);
+      this.opts.logger.error(
+        unauthorized
+          ? { topic: sub.topic, reason, fix: `allow aws.greengrass#SubscribeToTopic on ${sub.topic} in the recipe's accessControl (aws.greengrass.ipc.pubsub)` }
+          : { topic: sub.topic, reason },
+        'cannot subscribe to a local topic',
+      );
+    }
+  }
+
   async updateState(state: 'RUNNING' | 'ERRORED'): Promise<void> {
     await this.call('UpdateState', (c, o) =>
       c.updateState({ state: state === 'RUNNING' ? greengrasscoreipc.model.ReportedLifecycleState.RUNNING : greengrasscoreipc.model.ReportedLifecycleState.ERRORED }, o),
@@ -205,6 +245,15 @@ function answeredByNucleus(e: unknown): boolean {
   const err = e as { type?: number; description?: string; serviceError?: unknown };
   if (err?.type === RPC_SERVICE_ERROR || err?.serviceError !== undefined) return true;
   return err?.type === RPC_INTERNAL_ERROR && /Unexpected response shape received/.test(err.description ?? '');
+}
+
+function toBuffer(p: unknown): Buffer | undefined {
+  if (p === undefined || p === null) return undefined;
+  if (typeof p === 'string') return Buffer.from(p, 'utf8');
+  if (Buffer.isBuffer(p)) return p;
+  if (p instanceof ArrayBuffer) return Buffer.from(p);
+  if (ArrayBuffer.isView(p)) return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  return undefined;
 }
 
 function sleep(ms: number): Promise<void> {

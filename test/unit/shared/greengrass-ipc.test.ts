@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
 import type { cancel } from 'aws-crt';
-import { GreengrassIpc, PublishRejectedError } from '../../../../components/opcua-collector/src/greengrass-ipc';
-import type { Logger, PublishFailure } from '../../../../components/opcua-collector/src/ports';
+import { GreengrassIpc, PublishRejectedError } from '../../../shared/edge/greengrass-ipc';
+import type { Logger, PublishFailure } from '../../../shared/edge/ports';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
