@@ -40,6 +40,7 @@ export function checkRules(doc: Obj, given: GivenKeys): ConfigIssue[] {
   checkSampling(sampling, doc, add);
   if (Array.isArray(doc.tags)) checkTags(doc.tags, num(sampling.intervalMs), add);
   checkTopics(doc, add);
+  checkBurst(isObj(doc.burst) ? doc.burst : {}, add);
   const reconnect = isObj(doc.reconnect) ? doc.reconnect : {};
   const initial = num(reconnect.initialDelayMs);
   const max = num(reconnect.maxDelayMs);
@@ -273,7 +274,9 @@ function checkTagMode(tag: Obj, at: string, samplingMs: number | undefined, add:
     if (raise !== undefined && clear !== undefined && clear > raise) {
       add(`${at}/alarm/clearBelow`, `is above raiseAt (${clear} > ${raise}): the alarm would never clear cleanly`, `set it to at most ${raise}, a little below it for hysteresis`);
     }
-    if (alarm.on === 'rms' && mode !== 'rms') {
+    if (mode === 'change') {
+      add(`${at}/alarm`, 'applies only to numeric tags (mode rms or deadband); a change tag may carry text or booleans', 'remove it, or set the tag mode to rms or deadband');
+    } else if (alarm.on === 'rms' && mode !== 'rms') {
       add(`${at}/alarm/on`, `is rms, but this tag's mode is ${mode}: only rms tags have an RMS`, 'set it to raw, or set the tag mode to rms');
     }
   }
@@ -304,13 +307,33 @@ function checkDeadband(deadband: unknown, path: string, add: Add): void {
   }
 }
 
+function checkBurst(burst: Obj, add: Add): void {
+  const pre = num(burst.preTriggerSec);
+  const post = num(burst.postTriggerSec);
+  const max = num(burst.maxCaptureSec);
+  if (pre !== undefined && post !== undefined && max !== undefined && max < pre + post) {
+    add('/burst/maxCaptureSec', `is shorter than preTriggerSec + postTriggerSec (${max} < ${pre + post})`, `set it to at least ${pre + post}`);
+  }
+  // Local pub/sub topics: Greengrass treats * (and MQTT's + and #) in a subscription as wildcards,
+  // and the recipes name these topics exactly.
+  for (const key of ['sinkTopic', 'sinkAckTopic'] as const) {
+    const t = str(burst[key]);
+    if (t !== undefined && /[*+#]/.test(t)) add(`/burst/${key}`, 'holds a wildcard (*, + or #)', 'name one topic, e.g. conduit/firehose-sink/put');
+  }
+  if (str(burst.sinkTopic) !== undefined && burst.sinkTopic === burst.sinkAckTopic) {
+    add('/burst/sinkAckTopic', 'is the same topic as burst.sinkTopic', 'use the sink\'s ackTopic, e.g. conduit/firehose-sink/ack');
+  }
+}
+
 function checkTopics(doc: Obj, add: Add): void {
   const publish = isObj(doc.publish) ? doc.publish : {};
   const metrics = isObj(doc.metrics) ? doc.metrics : {};
+  const burst = isObj(doc.burst) ? doc.burst : {};
   const topics: [string, unknown][] = [
     ['/publish/topic', publish.topic],
     ['/publish/mappingTopic', publish.mappingTopic],
     ['/metrics/topic', metrics.topic],
+    ['/burst/alarmTopic', burst.alarmTopic],
   ];
   const seen = new Map<string, string>();
   for (const [path, value] of topics) {
@@ -318,7 +341,7 @@ function checkTopics(doc: Obj, add: Add): void {
     if (!t) continue;
     checkTopic(t, path, str(doc.site) ?? '', str(doc.area) ?? '', add);
     const other = seen.get(t);
-    if (other !== undefined) add(path, `is the same topic as ${other.slice(1).replace('/', '.')}`, 'give telemetry, mapping and metrics topics of their own, e.g. conduit/{thingName}/metrics');
+    if (other !== undefined) add(path, `is the same topic as ${other.slice(1).replace('/', '.')}`, 'give telemetry, mapping, metrics and alarm topics of their own, e.g. conduit/{thingName}/metrics');
     else seen.set(t, path);
   }
 }

@@ -322,6 +322,31 @@ export const COLLECTOR_CONFIG_SCHEMA = {
         intervalSec: { type: 'integer', description: 'How often metrics are published, seconds.', minimum: 1, maximum: 3_600, default: 60 },
       },
     },
+    burst: {
+      type: 'object',
+      description:
+        'Burst capture: when a tag alarm raises, the raw samples of the preTriggerSec before it and postTriggerSec after it go to Amazon Data Firehose through conduit.FirehoseSink. Only tags with an alarm keep a raw ring. See docs/burst.md.',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        preTriggerSec: { type: 'integer', description: 'Raw samples kept before an alarm, seconds (the ring of each alarmed tag holds this much).', minimum: 1, maximum: 600, default: 60 },
+        postTriggerSec: { type: 'integer', description: 'Raw samples added after the alarm, seconds.', minimum: 0, maximum: 600, default: 10 },
+        cooldownSec: { type: 'integer', description: "A new capture on a tag sooner than this after its previous capture ended is skipped (counted and logged): a flapping alarm does not flood Firehose.", minimum: 0, maximum: 86_400, default: 60 },
+        maxCapturesPerHour: { type: 'integer', description: 'Captures per hour for the whole device; beyond it captures are skipped (counted and logged). 0 turns captures off (alarms are still published).', minimum: 0, maximum: 3_600, default: 30 },
+        maxCaptureSec: { type: 'integer', description: 'Longest capture, seconds: alarms that keep re-raising extend a capture up to this.', minimum: 1, maximum: 3_600, default: 300 },
+        alarmTopic: topic('Topic of alarm raise and clear events (AWS IoT Core); same placeholders and rules as publish.topic.', 'conduit/{thingName}/alarms'),
+        sinkTopic: topic("Local topic where captures are handed to conduit.FirehoseSink (its putTopic).", 'conduit/firehose-sink/put'),
+        sinkAckTopic: topic("Local topic where conduit.FirehoseSink acknowledges stored records (its ackTopic).", 'conduit/firehose-sink/ack'),
+        ackTimeoutMs: ms('A capture not acknowledged by the sink within this is sent again, ms.', 1_000, 600_000, 10_000),
+        maxPendingBytes: {
+          type: 'integer',
+          description: 'Memory for captures the sink has not acknowledged yet, bytes; past it the oldest are dropped, counted and logged at ERROR.',
+          minimum: 1_048_576,
+          maximum: 1_073_741_824,
+          default: 67_108_864,
+        },
+      },
+    },
     watchdog: {
       type: 'object',
       description: 'Detects a session that looks connected but delivers nothing.',

@@ -47,6 +47,23 @@ export interface TagConfig {
   alarm?: AlarmSetting;
 }
 
+/** Alarm-triggered raw captures, handed to conduit.FirehoseSink over local pub/sub. */
+export interface BurstConfig {
+  preTriggerSec: number;
+  postTriggerSec: number;
+  cooldownSec: number;
+  /** 0: no captures (alarms are still published). */
+  maxCapturesPerHour: number;
+  maxCaptureSec: number;
+  /** Topic template (IoT Core) of alarm events. */
+  alarmTopic: string;
+  /** Local pub/sub topics of the sink hand-off. */
+  sinkTopic: string;
+  sinkAckTopic: string;
+  ackTimeoutMs: number;
+  maxPendingBytes: number;
+}
+
 export type RmsField = 'rms' | 'min' | 'max' | 'mean' | 'peak';
 
 export interface CollectorConfig {
@@ -97,6 +114,7 @@ export interface CollectorConfig {
     topic: string;
     intervalSec: number;
   };
+  burst: BurstConfig;
   /** A connected session that delivers no data for this long is reconnected, ms. */
   watchdog: { noDataTimeoutMs: number };
   /** Reconnect backoff: capped exponential with jitter, ms. */

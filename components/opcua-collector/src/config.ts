@@ -288,6 +288,7 @@ function toConfig(d: any): CollectorConfig {
     tags: d.tags.map(toTag),
     publish: { ...d.publish, rmsFields: [...d.publish.rmsFields] },
     metrics: { ...d.metrics },
+    burst: { ...d.burst },
     watchdog: { ...d.watchdog },
     reconnect: { ...d.reconnect },
     logLevel: d.logLevel,

@@ -15,6 +15,7 @@ import { createLogger } from '../../../shared/edge/logger';
 import { NodeOpcUaSource } from './opcua';
 import { CollectorPipeline } from './pipeline';
 import { CollectorRuntime } from './runtime';
+import { CaptureHandoff } from './capture-handoff';
 
 const COMPONENT = 'conduit.OpcUaCollector';
 /** Time to flush and publish on SIGTERM: the recipe's Shutdown timeout (15 s) less a margin. */
@@ -78,7 +79,22 @@ async function main(): Promise<void> {
     logger,
     workDir: process.cwd(),
   });
+  // Captures go to conduit.FirehoseSink only when some tag has an alarm and captures are on: a
+  // collector without alarms never subscribes to the sink's topics (nor needs the permission).
+  const handoff =
+    pipeline.burst.enabled && config.burst.maxCapturesPerHour > 0
+      ? new CaptureHandoff({
+          pubsub: ipc,
+          logger,
+          producer: COMPONENT,
+          putTopic: config.burst.sinkTopic,
+          ackTopic: config.burst.sinkAckTopic,
+          ackTimeoutMs: config.burst.ackTimeoutMs,
+          maxPendingBytes: config.burst.maxPendingBytes,
+        })
+      : undefined;
   const runtime = new CollectorRuntime({
+    handoff,
     config,
     thingName,
     runId,

@@ -5,6 +5,8 @@ import { SCHEMA_VERSION } from '../../../shared/publish';
 import type { OutboxCounters } from '../../../shared/publish';
 import type { PipelineCounters } from './pipeline';
 import type { SourceCounters, SourceState } from './ports';
+import type { BurstCounters } from './burst';
+import type { HandoffCounters } from './capture-handoff';
 
 export interface MetricsInput {
   thingName: string;
@@ -23,6 +25,8 @@ export interface MetricsInput {
   ipc: { connected: boolean; reconnects: number; publishErrors: number; publishRetries: number };
   /** Messages published (accepted by the nucleus) and their bytes. */
   published: { messages: number; bytes: number };
+  /** Only when a tag has an alarm. */
+  burst?: BurstCounters & { handoff: HandoffCounters | null; capturesDropped: number };
 }
 
 const sum = (o: Record<string, number>): number => Object.values(o).reduce((a, b) => a + b, 0);
@@ -67,6 +71,8 @@ export function buildMetrics(m: MetricsInput): Record<string, unknown> {
       serverOverflow: m.source?.overflowLost ?? 0,
       stages: sum(p.stageDropped),
       encoder: p.encoderDropped,
+      // Capture records dropped before the sink stored them (whole captures when no sink is configured).
+      captureRecords: m.burst ? (m.burst.handoff?.evicted ?? 0) + (m.burst.handoff?.rejected ?? 0) + m.burst.capturesDropped : 0,
     },
     queue: { messages: m.outbox.messages, bytes: m.outbox.bytes, oldestAgeMs: m.outbox.oldestAgeMs },
     published: m.published,
@@ -85,5 +91,23 @@ export function buildMetrics(m: MetricsInput): Record<string, unknown> {
         }
       : null,
     ipc: m.ipc,
+    burst: m.burst
+      ? {
+          ringBytes: m.burst.captures.ringBytes,
+          openCaptureBytes: m.burst.captures.openCaptureBytes,
+          alarms: m.burst.alarms,
+          captures: {
+            open: m.burst.captures.open,
+            started: m.burst.captures.started,
+            merged: m.burst.captures.merged,
+            skipped: m.burst.captures.skipped,
+            completed: m.burst.captures.completed,
+            incomplete: m.burst.captures.incomplete,
+          },
+          // Records waiting for conduit.FirehoseSink's acknowledgement; evicted/rejected are lost.
+          handoff: m.burst.handoff,
+          capturesDropped: m.burst.capturesDropped,
+        }
+      : null,
   };
 }

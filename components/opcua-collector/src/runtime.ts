@@ -4,6 +4,10 @@
 // spool full, IPC down, a timed-out call) holds the message and retries it; the outbox is bounded
 // and drops its oldest message, counted and logged at ERROR, only when it is full.
 import { Outbox, RateBudget, buildMappingMessages, expandTopic, type EncodedMessage } from '../../../shared/publish';
+import { encodeCaptureParts, type Capture } from '../../../shared/burst';
+import { MAX_RECORD_DATA_BYTES } from '../../../shared/handoff/protocol';
+import { buildAlarmMessage } from './alarm-message';
+import type { CaptureHandoff } from './capture-handoff';
 import type { CollectorConfig } from './config-types';
 import { PublishRejectedError } from '../../../shared/edge/greengrass-ipc';
 import { buildMetrics } from './metrics';
@@ -23,6 +27,8 @@ export interface RuntimeOptions {
   publisher: IotCorePublisher & { readonly connected?: boolean; reconnects?: number };
   logger: Logger;
   source?: OpcUaSource & { lastDataReceivedAtMs?: number | undefined };
+  /** Where finished captures go (conduit.FirehoseSink); without it captures are counted and dropped. */
+  handoff?: CaptureHandoff;
   /** The publisher refused for good in a way only a new deployment can fix (accessControl). */
   onFatal: (reason: string) => void;
   now?: () => number;
@@ -31,7 +37,7 @@ export interface RuntimeOptions {
 export class CollectorRuntime {
   private readonly outbox: Outbox;
   private readonly budget: RateBudget;
-  private readonly topics: { telemetry: string; metrics: string; mapping: string };
+  private readonly topics: { telemetry: string; metrics: string; mapping: string; alarms: string };
   private readonly now: () => number;
   private tickTimer: NodeJS.Timeout | undefined;
   private metricsTimer: NodeJS.Timeout | undefined;
@@ -42,6 +48,9 @@ export class CollectorRuntime {
   private pumpTimer: NodeJS.Timeout | undefined;
   private pumping: Promise<void> | undefined;
   private metricsSeq = 0;
+  private alarmSeq = 0;
+  /** Captures that could not be handed to a sink (none configured). */
+  private capturesDropped = 0;
   private previousSamples = 0;
   private published = { messages: 0, bytes: 0 };
   private publishErrors = 0;
@@ -55,6 +64,7 @@ export class CollectorRuntime {
       telemetry: expandTopic(c.publish.topic, values, 'publish.topic'),
       metrics: expandTopic(c.metrics.topic, values, 'metrics.topic'),
       mapping: expandTopic(c.publish.mappingTopic, values, 'publish.mappingTopic'),
+      alarms: expandTopic(c.burst.alarmTopic, values, 'burst.alarmTopic'),
     };
     this.outbox = new Outbox({ maxMessages: c.publish.queueMaxMessages });
     this.budget = new RateBudget({ perSecond: c.publish.maxPublishesPerSecond });
@@ -67,6 +77,7 @@ export class CollectorRuntime {
 
   /** Queues the mapping of this mappingVersion and starts the ticks. */
   start(): void {
+    this.o.handoff?.start();
     this.enqueueMapping();
     this.tickTimer = setInterval(() => this.tick(), this.o.config.publish.intervalMs);
     this.metricsTimer = setInterval(() => this.emitMetrics(), this.o.config.metrics.intervalSec * 1000);
@@ -121,7 +132,61 @@ export class CollectorRuntime {
     // ahead of the points that carry the new deadband.
     if (this.o.pipeline.deadbandRevision !== this.mappingRevision) this.enqueueMapping();
     this.enqueueTelemetry(this.o.pipeline.tick(this.now(), final));
+    this.handleBurst();
     this.pump();
+  }
+
+  /** Alarm events go to IoT Core in the same ordered queue as telemetry; captures go to the sink. */
+  private handleBurst(): void {
+    const { alarms, captures } = this.o.pipeline.burst.drain();
+    const c = this.o.config;
+    for (const n of alarms) {
+      const tag = c.tags[n.event.tag]!;
+      const body = buildAlarmMessage(n, { thingName: this.o.thingName, site: c.site, area: c.area, mappingVersion: c.mappingVersion, runId: this.o.runId, seq: this.alarmSeq, tag });
+      this.enqueue({ stream: 'alarm', seq: this.alarmSeq++, topic: this.topics.alarms, payload: Buffer.from(JSON.stringify(body)) });
+      const fields = { alarmId: n.event.alarmId, tag: tag.name, value: n.event.value, at: n.event.atMs, captureId: n.captureId };
+      if (n.event.kind === 'clear') this.o.logger.info(fields, 'alarm cleared');
+      else if (n.captureSkipped !== undefined) this.o.logger.warn({ ...fields, captureSkipped: n.captureSkipped }, 'alarm raised; no capture (skipped)');
+      else this.o.logger.info({ ...fields, raiseAt: n.event.rule.raiseAt }, 'alarm raised');
+    }
+    for (const capture of captures) this.handOff(capture);
+  }
+
+  private handOff(capture: Capture): void {
+    const c = this.o.config;
+    const tag = c.tags[capture.tag]!;
+    const parts = encodeCaptureParts(
+      capture,
+      {
+        thingName: this.o.thingName,
+        site: c.site,
+        area: c.area,
+        mappingVersion: c.mappingVersion,
+        runId: this.o.runId,
+        tagName: tag.name,
+        nodeId: tag.nodeId,
+        ...(tag.unit === undefined ? {} : { unit: tag.unit }),
+        samplingIntervalMs: c.sampling.intervalMs,
+        significantDigits: c.publish.significantDigits,
+      },
+      MAX_RECORD_DATA_BYTES,
+    );
+    const fields = {
+      captureId: capture.captureId,
+      tag: tag.name,
+      samples: capture.count,
+      preTrigger: capture.preTriggerCount,
+      complete: capture.complete,
+      incomplete: capture.incomplete,
+      parts: parts.length,
+    };
+    if (!this.o.handoff) {
+      this.capturesDropped++;
+      this.o.logger.error(fields, 'capture dropped: no sink to hand it to (data lost)');
+      return;
+    }
+    this.o.handoff.submit(parts);
+    this.o.logger.info(fields, 'capture finished; handing it to conduit.FirehoseSink');
   }
 
   private emitMetrics(): void {
@@ -153,6 +218,9 @@ export class CollectorRuntime {
         publishRetries: this.publishRetries,
       },
       published: { ...this.published },
+      burst: this.o.pipeline.burst.enabled
+        ? { ...this.o.pipeline.burst.counters(), handoff: this.o.handoff?.counters() ?? null, capturesDropped: this.capturesDropped }
+        : undefined,
     });
     this.previousSamples = p.samples;
     this.enqueue({ stream: 'metrics', seq: this.metricsSeq++, topic: this.topics.metrics, payload: Buffer.from(JSON.stringify(body)) });
@@ -221,6 +289,11 @@ export class CollectorRuntime {
     }
     this.stopped = true;
     clearTimeout(this.pumpTimer);
+    // Captures closed by this stop (marked truncated) and any the sink has not acknowledged yet get
+    // what is left of the budget; what is still unacknowledged then is lost with this process.
+    const unacked = this.o.handoff ? await this.o.handoff.drain(deadlineMs) : [];
+    this.o.handoff?.stop();
+    if (unacked.length > 0) this.o.logger.error({ records: unacked }, 'stopped with capture records not acknowledged by conduit.FirehoseSink (data lost)');
     return { unsent: this.outbox.counters().messages };
   }
 }

@@ -365,17 +365,27 @@ test('the recipe: identity, manifests, lifecycle, artifact and IPC policy', () =
   assert.equal(amd64.Lifecycle.Setenv, undefined);
   assert.deepEqual(amd64.Artifacts, [{ URI: 's3://BUCKET_NAME/conduit.OpcUaCollector/0.1.0/opcua-collector.zip', Unarchive: 'ZIP' }]);
   const mqtt = DEFAULT_CONFIGURATION.accessControl['aws.greengrass.ipc.mqttproxy'];
-  assert.deepEqual(Object.keys(DEFAULT_CONFIGURATION.accessControl), ['aws.greengrass.ipc.mqttproxy']);
+  assert.deepEqual(Object.keys(DEFAULT_CONFIGURATION.accessControl), ['aws.greengrass.ipc.mqttproxy', 'aws.greengrass.ipc.pubsub']);
   assert.deepEqual(Object.keys(mqtt), ['conduit.OpcUaCollector:mqttproxy:1']);
   const policy = mqtt['conduit.OpcUaCollector:mqttproxy:1'];
   assert.deepEqual(policy.operations, ['aws.greengrass#PublishToIoTCore']);
-  assert.deepEqual(policy.resources, ['conduit/{iot:thingName}/telemetry', 'conduit/{iot:thingName}/mapping', 'conduit/{iot:thingName}/metrics']);
+  assert.deepEqual(policy.resources, ['conduit/{iot:thingName}/telemetry', 'conduit/{iot:thingName}/mapping', 'conduit/{iot:thingName}/metrics', 'conduit/{iot:thingName}/alarms']);
   // The policy covers exactly the default topics, with the thing name in place of the placeholder.
   const c = parseCollectorConfig(DEFAULT_CONFIGURATION);
   assert.deepEqual(
-    [c.publish.topic, c.publish.mappingTopic, c.metrics.topic].map((t) => t.replace('{thingName}', '{iot:thingName}')),
+    [c.publish.topic, c.publish.mappingTopic, c.metrics.topic, c.burst.alarmTopic].map((t) => t.replace('{thingName}', '{iot:thingName}')),
     policy.resources,
   );
+  // Local pub/sub: publish only to the sink's put topic, subscribe only to its ack topic.
+  const pubsub = DEFAULT_CONFIGURATION.accessControl['aws.greengrass.ipc.pubsub'];
+  assert.deepEqual(
+    Object.values(pubsub).map((p: any) => [p.operations, p.resources]),
+    [
+      [['aws.greengrass#PublishToTopic'], [c.burst.sinkTopic]],
+      [['aws.greengrass#SubscribeToTopic'], [c.burst.sinkAckTopic]],
+    ],
+  );
+  assert.deepEqual(RECIPE.ComponentDependencies['conduit.FirehoseSink'].DependencyType, 'SOFT');
 });
 
 test('the recipe Install step refuses a Node.js older than 20 with a message on stderr', () => {

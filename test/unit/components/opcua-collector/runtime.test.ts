@@ -185,7 +185,7 @@ test('a retryable failure holds the head message and retries it; the next messag
   const last = r.metrics().at(-1)!;
   assert.equal(last.ipc.publishRetries, 4);
   assert.equal(last.ipc.publishErrors, 0);
-  assert.deepEqual(last.lost, { queueFull: 0, rejectedByNucleus: 0, serverOverflow: 0, stages: 0, encoder: 0 });
+  assert.deepEqual(last.lost, { queueFull: 0, rejectedByNucleus: 0, serverOverflow: 0, stages: 0, encoder: 0, captureRecords: 0 });
 });
 
 test('a full outbox drops the oldest waiting message, counts it and logs it at ERROR; the in-flight one is kept', async (t) => {

@@ -1,0 +1,198 @@
+// The collector's side of the hand-off to conduit.FirehoseSink (protocol: shared/handoff/protocol.ts).
+// Local pub/sub is not durable, so every record stays here until the sink acknowledges it (the sink
+// does so only once the record is fsync'd in its spool) and is sent again while it is not: a sink
+// restart or a lost message costs a re-send, never the capture. The sink drops duplicates by id.
+// Memory is bounded: past `maxPendingBytes` the oldest records are dropped, counted and logged at ERROR.
+import {
+  MAX_PUT_MESSAGE_BYTES,
+  decodeAck,
+  encodePut,
+  type HandoffRecord,
+} from '../../../shared/handoff/protocol';
+import type { LocalPubSub, Logger, PublishFailure } from './ports';
+
+/** How often the hand-off looks for records to (re-)send, ms. */
+const SEND_CHECK_MS = 500;
+/** Re-sends back off up to this multiple of ackTimeoutMs while the sink stays silent. */
+const MAX_RESEND_FACTOR = 6;
+
+export interface CaptureHandoffOptions {
+  pubsub: LocalPubSub;
+  logger: Logger;
+  /** This component's name: the sink answers with it, and acks for other producers are ignored. */
+  producer: string;
+  putTopic: string;
+  ackTopic: string;
+  ackTimeoutMs: number;
+  maxPendingBytes: number;
+  now?: () => number;
+}
+
+export interface HandoffCounters {
+  /** Records waiting for the sink's acknowledgement, and their bytes. */
+  pending: number;
+  pendingBytes: number;
+  submitted: number;
+  /** Put messages sent, and records sent again after an ack did not come. */
+  messagesSent: number;
+  resent: number;
+  acked: number;
+  /** Records the sink refused for good (logged at ERROR: lost). */
+  rejected: number;
+  /** Records dropped unacknowledged because maxPendingBytes was reached (logged at ERROR: lost). */
+  evicted: number;
+  sendFailures: number;
+}
+
+interface Pending {
+  record: HandoffRecord;
+  bytes: number;
+  /** Time of the last send; NaN until first sent. */
+  sentAtMs: number;
+  attempts: number;
+}
+
+export class CaptureHandoff {
+  /** Insertion order is age order: eviction takes the first entries. */
+  private readonly pending = new Map<string, Pending>();
+  private pendingBytes = 0;
+  private readonly c: HandoffCounters = { pending: 0, pendingBytes: 0, submitted: 0, messagesSent: 0, resent: 0, acked: 0, rejected: 0, evicted: 0, sendFailures: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
+  private readonly now: () => number;
+  private started = false;
+
+  constructor(private readonly o: CaptureHandoffOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.o.pubsub.subscribeToTopic(this.o.ackTopic, (payload) => this.onAck(payload));
+    this.timer = setInterval(() => this.kick(), SEND_CHECK_MS);
+  }
+
+  /** Takes records (e.g. the parts of one capture); they are sent at the next check, or now. */
+  submit(records: readonly HandoffRecord[]): void {
+    for (const record of records) {
+      if (this.pending.has(record.id)) continue;
+      const bytes = Buffer.byteLength(record.data) + record.id.length;
+      this.pending.set(record.id, { record, bytes, sentAtMs: NaN, attempts: 0 });
+      this.pendingBytes += bytes;
+      this.c.submitted++;
+    }
+    this.evictOverLimit();
+    this.kick();
+  }
+
+  private evictOverLimit(): void {
+    for (const [id, p] of this.pending) {
+      if (this.pendingBytes <= this.o.maxPendingBytes) return;
+      this.forget(id, p);
+      this.c.evicted++;
+      this.o.logger.error(
+        { recordId: id, bytes: p.bytes, attempts: p.attempts, maxPendingBytes: this.o.maxPendingBytes },
+        'capture record dropped before the sink acknowledged it (data lost): conduit.FirehoseSink has not answered; check that it is deployed and RUNNING',
+      );
+    }
+  }
+
+  private forget(id: string, p: Pending): void {
+    this.pending.delete(id);
+    this.pendingBytes -= p.bytes;
+  }
+
+  /** An ack from the sink; acks meant for other producers and malformed messages are ignored. */
+  onAck(payload: Buffer): void {
+    const d = decodeAck(payload);
+    if (!d.ok) {
+      this.o.logger.warn({ topic: this.o.ackTopic, error: d.error }, 'ignored a malformed message on the sink ack topic');
+      return;
+    }
+    if (d.message.producer !== this.o.producer) return;
+    for (const id of d.message.stored) {
+      const p = this.pending.get(id);
+      if (!p) continue;
+      this.forget(id, p);
+      this.c.acked++;
+    }
+    for (const r of d.message.rejected) {
+      const p = this.pending.get(r.id);
+      if (!p) continue;
+      this.forget(r.id, p);
+      this.c.rejected++;
+      this.o.logger.error({ recordId: r.id, bytes: p.bytes, reason: r.reason }, 'conduit.FirehoseSink refused a capture record for good (data lost)');
+    }
+    // The sink is alive: what it has not acknowledged in time is re-sent now rather than after a long backoff.
+    const nowMs = this.now();
+    for (const p of this.pending.values()) if (nowMs - p.sentAtMs >= this.o.ackTimeoutMs) p.sentAtMs = -Infinity;
+    this.kick();
+  }
+
+  private due(p: Pending, nowMs: number): boolean {
+    if (Number.isNaN(p.sentAtMs)) return true;
+    const factor = Math.min(2 ** Math.max(0, p.attempts - 1), MAX_RESEND_FACTOR);
+    return nowMs - p.sentAtMs >= this.o.ackTimeoutMs * factor;
+  }
+
+  private kick(): void {
+    if (this.sending || this.pending.size === 0 || !this.started) return;
+    this.sending = this.sendDue().finally(() => (this.sending = undefined));
+  }
+
+  /** Sends every due record, several per put message up to the message limit. */
+  private async sendDue(): Promise<void> {
+    const nowMs = this.now();
+    let batch: Pending[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<boolean> => {
+      if (batch.length === 0) return true;
+      const sent = batch;
+      batch = [];
+      bytes = 0;
+      try {
+        await this.o.pubsub.publishToTopic(this.o.putTopic, encodePut(this.o.producer, sent.map((p) => p.record)));
+      } catch (e) {
+        this.c.sendFailures++;
+        this.o.logger.warn({ topic: this.o.putTopic, records: sent.length, reason: (e as PublishFailure)?.reason ?? String(e) }, 'cannot hand captures to the sink yet; will retry');
+        return false;
+      }
+      this.c.messagesSent++;
+      const at = this.now();
+      for (const p of sent) {
+        if (p.attempts > 0) this.c.resent++;
+        p.attempts++;
+        p.sentAtMs = at;
+      }
+      return true;
+    };
+    for (const p of [...this.pending.values()]) {
+      if (!this.due(p, nowMs) || !this.pending.has(p.record.id)) continue;
+      // JSON overhead per record: quotes, keys and escapes; the message limit is far above one record.
+      const size = p.bytes + 64;
+      if (bytes + size > MAX_PUT_MESSAGE_BYTES && !(await flush())) return;
+      batch.push(p);
+      bytes += size;
+    }
+    await flush();
+  }
+
+  counters(): HandoffCounters {
+    return { ...this.c, pending: this.pending.size, pendingBytes: this.pendingBytes };
+  }
+
+  /** Shutdown: sends what is due and waits for acks until `deadlineMs`; returns the ids still unacknowledged. */
+  async drain(deadlineMs: number): Promise<string[]> {
+    while (this.pending.size > 0 && this.now() < deadlineMs) {
+      this.kick();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return [...this.pending.keys()];
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.started = false;
+  }
+}

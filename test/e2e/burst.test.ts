@@ -1,0 +1,207 @@
+// Burst mode end to end: the built conduit.OpcUaCollector and conduit.FirehoseSink, launched from their
+// recipes by the local Greengrass, the simulated plant stepping a vibration tag, the real Greengrass
+// IPC clients handing the capture over local pub/sub, and the real Firehose client delivering it to
+// the local Firehose. What arrives is compared with the plant's known signal, sample by sample.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildCollector, buildSink, type BuiltFixture } from '../harness/fixtures';
+import { LocalGreengrass } from '../harness/launcher/local-greengrass';
+import type { LaunchedComponent } from '../harness/launcher/component';
+import { SimulatedPlant } from '../harness/plant/plant';
+import type { JsonObject } from '../harness/contracts';
+
+const THING = 'gw-burst';
+const SECRET = 'conduit/opcua-collector';
+const PASSWORD = 'burst-Pa55word';
+const STREAM = 'conduit-bursts';
+const VIB = 'Line1.Vib01';
+/** The plant's vibration amplitude is 2 (RMS about 1.4); the step takes it to 12 (RMS about 8.5). */
+const ALARM = { on: 'rms', raiseAt: 5, clearBelow: 3, minDurationMs: 2000 };
+
+let collector: BuiltFixture;
+let sink: BuiltFixture;
+let plant: SimulatedPlant;
+
+before(async () => {
+  collector = await buildCollector();
+  sink = await buildSink();
+  plant = await SimulatedPlant.start({ pkiDir: join(collector.outDir, 'plant-pki'), users: [{ username: 'conduit', password: PASSWORD }] });
+});
+
+after(async () => {
+  await plant?.close();
+  for (const b of [collector, sink]) if (b) rmSync(b.outDir, { recursive: true, force: true });
+});
+
+interface CapturePart {
+  type: 'capture';
+  captureId: string;
+  part: number;
+  parts: number;
+  tag: string;
+  alarmIds: string[];
+  triggerMs: number;
+  startMs: number;
+  endMs: number;
+  intervalMs: number;
+  complete: boolean;
+  incomplete: string[];
+  count: number;
+  total: number;
+  first: number;
+  preTriggerCount: number;
+  t0: number;
+  dt: number[];
+  v: (number | null)[];
+  mappingVersion: string;
+}
+
+/** Every JSON line of every record the local Firehose accepted into the stream. */
+function firehoseLines(gg: LocalGreengrass): Record<string, unknown>[] {
+  return gg.aws.firehose
+    .records(STREAM)
+    .flatMap((b) => b.toString('utf8').split('\n'))
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The samples of one capture, reassembled from its parts (duplicates of a part are dropped). */
+function captureSamples(parts: CapturePart[]): { t: number; v: number | null }[] {
+  const byPart = new Map(parts.map((p) => [p.part, p]));
+  const out: { t: number; v: number | null }[] = [];
+  for (const p of [...byPart.values()].sort((a, b) => a.part - b.part)) {
+    let t = p.t0;
+    p.dt.forEach((d, i) => {
+      t += d;
+      out.push({ t, v: p.v[i]! });
+    });
+  }
+  return out;
+}
+
+function alarmEvents(gg: LocalGreengrass): Record<string, any>[] {
+  return gg.iotCore.filter((r) => r.topicName === `conduit/${THING}/alarms`).map((r) => JSON.parse(r.payload.toString()));
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | false): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function withBurst(
+  burst: Record<string, unknown>,
+  fn: (gg: LocalGreengrass, c: LaunchedComponent, s: LaunchedComponent) => Promise<void>,
+): Promise<void> {
+  const gg = await LocalGreengrass.start({ thingName: THING, interpolateComponentConfiguration: true });
+  try {
+    gg.aws.secretsManager.createSecret(SECRET, { username: 'conduit', password: PASSWORD });
+    gg.aws.firehose.createDeliveryStream(STREAM);
+    const s = await gg.deploy({
+      recipePath: sink.recipePath,
+      artifactDir: sink.artifactDir,
+      configurationUpdate: { merge: { deliveryStreamName: STREAM, send: { lingerMs: 200, initialBackoffMs: 100, maxBackoffMs: 1000 }, metrics: { intervalSec: 2 } } },
+    });
+    await s.waitForState('RUNNING', 20_000);
+    const tags = plant.tags.map((t) =>
+      t.name === VIB ? { name: t.name, nodeId: t.nodeId, mode: 'rms', unit: t.unit, alarm: ALARM } : { name: t.name, nodeId: t.nodeId, mode: 'change' },
+    );
+    const merge = {
+      endpointUrl: plant.endpointUrl,
+      serverTrust: { thumbprints: [plant.certificateThumbprint] },
+      credentialsSecretId: SECRET,
+      tags,
+      burst: { ackTimeoutMs: 2000, ...burst },
+      metrics: { intervalSec: 2 },
+      reconnect: { initialDelayMs: 200, maxDelayMs: 2000 },
+    } as JsonObject;
+    const c = await gg.deploy({ recipePath: collector.recipePath, artifactDir: collector.artifactDir, configurationUpdate: { merge } });
+    await c.waitForOutput((l) => l.text.includes('"msg":"connected to the OPC UA server and subscribed'), 30_000);
+    await fn(gg, c, s);
+  } finally {
+    await plant.stepAmplitude(VIB, 2).catch(() => undefined);
+    await gg.close();
+  }
+}
+
+test('a vibration step raises one alarm and one capture holding the 60 s before it and 10 s after, equal to the plant signal; the clear follows', { timeout: 180_000 }, () =>
+  withBurst({}, async (gg, c) => {
+    // The ring must hold the whole pre-trigger minute before the step.
+    await new Promise((r) => setTimeout(r, 63_000));
+    // Firehose misbehaves at first: the capture must still arrive, once.
+    gg.aws.firehose.enqueueFaults({ fault: { kind: 'internal-failure' } }, { fault: { kind: 'throttling' } }, { fault: { kind: 'record-failures', indices: [0] } });
+    await plant.stepAmplitude(VIB, 12);
+    const raise = await until('the alarm raise event', 20_000, () => alarmEvents(gg).find((e) => e.event === 'raise'));
+    assert.equal(raise.tag, VIB);
+    assert.equal(raise.raiseAt, 5);
+    assert.ok(raise.value >= 5, `raised by an RMS of ${raise.value}`);
+    assert.equal(typeof raise.captureId, 'string');
+    assert.equal(raise.mappingVersion, '2024-06-01.1');
+
+    const parts = await until('the capture in Firehose', 40_000, () => {
+      const ps = firehoseLines(gg).filter((l) => l.type === 'capture') as unknown as CapturePart[];
+      return ps.length > 0 && new Set(ps.map((p) => p.part)).size === ps[0]!.parts ? ps : undefined;
+    });
+    await plant.stepAmplitude(VIB, 2);
+    const clear = await until('the alarm clear event', 20_000, () => alarmEvents(gg).find((e) => e.event === 'clear'));
+    assert.equal(clear.alarmId, raise.alarmId);
+    assert.equal(clear.captureId, raise.captureId);
+    assert.ok(clear.value < 3);
+
+    // One alarm, one capture: every part carries the alarm's capture id.
+    assert.equal(alarmEvents(gg).filter((e) => e.event === 'raise').length, 1);
+    assert.deepEqual([...new Set(parts.map((p) => p.captureId))], [raise.captureId]);
+    const p0 = parts[0]!;
+    assert.deepEqual(p0.alarmIds, [raise.alarmId]);
+    assert.equal(p0.tag, VIB);
+    assert.equal(p0.triggerMs, raise.at);
+    assert.equal(p0.startMs, raise.at - 60_000);
+    assert.equal(p0.endMs, raise.at + 10_000);
+    assert.equal(p0.complete, true, `incomplete: ${p0.incomplete}`);
+
+    const samples = captureSamples(parts);
+    assert.equal(samples.length, p0.total);
+    const pre = samples.filter((s) => s.t < raise.at);
+    const post = samples.filter((s) => s.t >= raise.at);
+    assert.ok(Math.abs(pre.length - 600) <= 1, `pre-trigger samples: ${pre.length}`);
+    assert.equal(pre.length, p0.preTriggerCount);
+    assert.ok(Math.abs(post.length - 100) <= 1, `post-trigger samples: ${post.length}`);
+    for (let i = 1; i < samples.length; i++) assert.equal(samples[i]!.t - samples[i - 1]!.t, 100, `contiguous at ${samples[i]!.t}`);
+    for (const s of samples) {
+      const expected = plant.expectedValue(VIB, s.t / 100) as number;
+      assert.ok(s.v !== null && Math.abs(s.v - expected) <= 1e-9 * Math.max(1, Math.abs(expected)), `t=${s.t}: ${s.v} vs ${expected}`);
+    }
+    // The step is inside the capture: the raw samples show it.
+    assert.ok(Math.max(...post.map((s) => Math.abs(s.v!))) > 8, 'post-trigger samples carry the stepped amplitude');
+    const stop = await c.stop();
+    assert.equal(stop.code, 0);
+  }),
+);
+
+test('a collector stopped during a capture closes it early, marks it truncated and hands it over before exiting; after the restart the still-high vibration raises a new alarm', { timeout: 120_000 }, () =>
+  withBurst({ preTriggerSec: 5, postTriggerSec: 60, cooldownSec: 0 }, async (gg, c) => {
+    await new Promise((r) => setTimeout(r, 7_000));
+    await plant.stepAmplitude(VIB, 12);
+    const raise = await until('the alarm raise event', 20_000, () => alarmEvents(gg).find((e) => e.event === 'raise'));
+    const stop = await c.stop();
+    assert.equal(stop.code, 0, 'SIGTERM: exited 0');
+    const parts = (await until('the truncated capture in Firehose', 20_000, () => {
+      const ps = firehoseLines(gg).filter((l) => l.type === 'capture' && l.captureId === raise.captureId);
+      return ps.length > 0 ? ps : undefined;
+    })) as unknown as CapturePart[];
+    assert.equal(parts[0]!.complete, false);
+    assert.deepEqual(parts[0]!.incomplete, ['truncated']);
+    assert.ok(captureSamples(parts).length >= 50, 'the pre-trigger part and what followed until the stop');
+
+    await c.restart();
+    const second = await until('a new alarm after the restart', 40_000, () => alarmEvents(gg).find((e) => e.event === 'raise' && e.runId !== raise.runId));
+    assert.notEqual(second.alarmId, raise.alarmId);
+    assert.notEqual(second.captureId, raise.captureId);
+  }),
+);

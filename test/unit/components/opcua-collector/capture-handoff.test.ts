@@ -1,0 +1,158 @@
+// CaptureHandoff against a fake local pub/sub: records stay until acknowledged, are re-sent when the
+// ack does not come, are forgotten on an ack or a rejection, and memory stays bounded.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CaptureHandoff } from '../../../../components/opcua-collector/src/capture-handoff';
+import { decodePut, encodeAck, type PutMessage } from '../../../../shared/handoff/protocol';
+import type { LocalPubSub, PublishFailure } from '../../../../components/opcua-collector/src/ports';
+import { CapturedLog } from './captured-log';
+
+class FakePubSub implements LocalPubSub {
+  readonly puts: PutMessage[] = [];
+  readonly handlers = new Map<string, (p: Buffer) => void>();
+  fail: PublishFailure | undefined;
+  async publishToTopic(topic: string, payload: Buffer): Promise<void> {
+    if (this.fail) throw this.fail;
+    assert.equal(topic, 'sink/put');
+    const d = decodePut(payload);
+    assert.ok(d.ok);
+    this.puts.push(d.message);
+  }
+  subscribeToTopic(topic: string, onMessage: (p: Buffer) => void): void {
+    this.handlers.set(topic, onMessage);
+  }
+  ack(stored: string[], rejected: { id: string; reason: string }[] = [], producer = 'conduit.OpcUaCollector'): void {
+    this.handlers.get('sink/ack')!(encodeAck({ producer, stored, rejected }));
+  }
+  sentIds(): string[] {
+    return this.puts.flatMap((p) => p.records.map((r) => r.id));
+  }
+}
+
+function setup(o: { maxPendingBytes?: number } = {}) {
+  const clock = { now: 1_000_000 };
+  const pubsub = new FakePubSub();
+  const log = new CapturedLog();
+  const h = new CaptureHandoff({
+    pubsub,
+    logger: log,
+    producer: 'conduit.OpcUaCollector',
+    putTopic: 'sink/put',
+    ackTopic: 'sink/ack',
+    ackTimeoutMs: 5_000,
+    maxPendingBytes: o.maxPendingBytes ?? 1_000_000,
+    now: () => clock.now,
+  });
+  h.start();
+  return { clock, pubsub, log, h };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+/** The hand-off checks on a timer; drive it without waiting for it. */
+async function check(h: CaptureHandoff): Promise<void> {
+  (h as unknown as { kick(): void }).kick();
+  await settle();
+  await settle();
+}
+
+test('records are sent at once, kept until acknowledged, and acks of other producers are ignored', async () => {
+  const { pubsub, h } = setup();
+  try {
+    h.submit([{ id: 'c1/1', data: '{"a":1}' }, { id: 'c1/2', data: '{"a":2}' }]);
+    await settle();
+    assert.deepEqual(pubsub.sentIds(), ['c1/1', 'c1/2']);
+    assert.equal(pubsub.puts[0]!.producer, 'conduit.OpcUaCollector');
+    pubsub.ack(['c1/1', 'c1/2'], [], 'someone.Else');
+    assert.equal(h.counters().pending, 2);
+    pubsub.ack(['c1/1']);
+    assert.deepEqual({ pending: h.counters().pending, acked: h.counters().acked }, { pending: 1, acked: 1 });
+  } finally {
+    h.stop();
+  }
+});
+
+test('an unacknowledged record is sent again after ackTimeoutMs, backing off while the sink stays silent', async () => {
+  const { clock, pubsub, h } = setup();
+  try {
+    h.submit([{ id: 'c1/1', data: 'x' }]);
+    await settle();
+    clock.now += 4_999;
+    await check(h);
+    assert.equal(pubsub.puts.length, 1, 'not before the ack timeout');
+    clock.now += 1;
+    await check(h);
+    assert.equal(pubsub.puts.length, 2, 're-sent after 5 s');
+    clock.now += 5_000;
+    await check(h);
+    assert.equal(pubsub.puts.length, 2, 'second re-send waits 2 x ackTimeoutMs');
+    clock.now += 5_000;
+    await check(h);
+    assert.equal(pubsub.puts.length, 3);
+    assert.equal(h.counters().resent, 2);
+  } finally {
+    h.stop();
+  }
+});
+
+test('any ack from the sink makes overdue records due at once', async () => {
+  const { clock, pubsub, h } = setup();
+  try {
+    h.submit([{ id: 'a', data: 'x' }]);
+    await settle();
+    clock.now += 5_000;
+    await check(h); // re-sent: attempt 2, next only after 10 s
+    h.submit([{ id: 'b', data: 'y' }]);
+    await settle();
+    clock.now += 6_000;
+    pubsub.ack(['b']);
+    await settle();
+    await settle();
+    assert.deepEqual(pubsub.sentIds(), ['a', 'a', 'b', 'a']);
+  } finally {
+    h.stop();
+  }
+});
+
+test('a failed publish keeps the records for the next check; a rejection forgets them with an ERROR', async () => {
+  const { pubsub, log, h } = setup();
+  try {
+    pubsub.fail = { retryable: true, reason: 'not connected to the Greengrass nucleus' };
+    h.submit([{ id: 'r1', data: 'x' }]);
+    await settle();
+    assert.equal(h.counters().sendFailures, 1);
+    pubsub.fail = undefined;
+    await check(h);
+    assert.deepEqual(pubsub.sentIds(), ['r1']);
+    pubsub.ack([], [{ id: 'r1', reason: 'too large' }]);
+    assert.deepEqual({ pending: h.counters().pending, rejected: h.counters().rejected }, { pending: 0, rejected: 1 });
+    assert.ok(log.lines.some((e) => e.level === 'error' && e.fields.recordId === 'r1' && e.fields.reason === 'too large'));
+  } finally {
+    h.stop();
+  }
+});
+
+test('past maxPendingBytes the oldest records are dropped, counted and logged at ERROR', async () => {
+  const { log, h } = setup({ maxPendingBytes: 250 });
+  try {
+    const data = 'x'.repeat(96); // 100 bytes with a 4-character id
+    h.submit([{ id: 'r1/1', data }, { id: 'r2/1', data }]);
+    h.submit([{ id: 'r3/1', data }]);
+    assert.deepEqual({ pending: h.counters().pending, bytes: h.counters().pendingBytes, evicted: h.counters().evicted }, { pending: 2, bytes: 200, evicted: 1 });
+    const e = log.lines.find((x) => x.level === 'error');
+    assert.equal(e?.fields.recordId, 'r1/1');
+  } finally {
+    h.stop();
+  }
+});
+
+test('the same id submitted twice is kept once', () => {
+  const { h } = setup();
+  try {
+    h.submit([{ id: 'c/1', data: 'x' }]);
+    h.submit([{ id: 'c/1', data: 'x' }]);
+    assert.equal(h.counters().pending, 1);
+    assert.equal(h.counters().submitted, 1);
+  } finally {
+    h.stop();
+  }
+});
