@@ -1,9 +1,10 @@
 // `npm run demo [-- --duration N]`: conduit's main job, locally. A simulated plant (a real OPC UA
 // server, SignAndEncrypt), a local Greengrass core (IPC server, token exchange service, Secrets
-// Manager, Firehose) and conduit.OpcUaCollector built and deployed from its recipe exactly as on a
-// gateway. Once a second the demo prints what reached "AWS IoT Core": per tag the last 1 s RMS or
-// the last value, the points published, and the reduction so far.
-import { mkdtempSync, rmSync } from 'node:fs';
+// Manager, Firehose) and conduit.OpcUaCollector and conduit.FirehoseSink built and deployed from their
+// recipes exactly as on a gateway. Once a second the demo prints what reached "AWS IoT Core": per tag
+// the last 1 s RMS or the last value, the points published, and the reduction so far; after the
+// vibration step, the alarm, its capture id and the capture's records arriving at the local Firehose.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from '../test/harness/contracts';
@@ -16,6 +17,9 @@ import { buildComponent, REPO_ROOT } from './build';
 const THING = 'demo-gateway';
 const SECRET = 'conduit/opcua-collector';
 const STEP_AFTER_S = 20;
+const STREAM = 'conduit-bursts';
+/** The demo's pre-trigger: short enough for the ring to be full when the vibration steps at 20 s. */
+const DEMO_PRE_TRIGGER_S = 15;
 
 function parseDuration(argv: string[]): number | undefined {
   const i = argv.indexOf('--duration');
@@ -49,13 +53,23 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('Ctrl-C'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  console.log('building conduit.OpcUaCollector from recipes/conduit.OpcUaCollector.yaml…');
+  console.log('building conduit.OpcUaCollector and conduit.FirehoseSink from recipes/…');
   const outDir = join(scratch, 'build');
   const [built] = await buildComponent({
     recipePath: join(REPO_ROOT, 'recipes/conduit.OpcUaCollector.yaml'),
     componentsRoot: join(REPO_ROOT, 'components'),
     outDir,
   });
+  const [builtSink] = await buildComponent({
+    recipePath: join(REPO_ROOT, 'recipes/conduit.FirehoseSink.yaml'),
+    componentsRoot: join(REPO_ROOT, 'components'),
+    outDir,
+  });
+  // Kept after the demo ends, so the delivered capture can be read.
+  const firehoseDir = join(tmpdir(), 'conduit-demo-firehose');
+  mkdirSync(firehoseDir, { recursive: true });
+  const firehoseFile = join(firehoseDir, `${STREAM}.jsonl`);
+  writeFileSync(firehoseFile, '');
 
   console.log('starting the simulated plant (node-opcua, SignAndEncrypt/Basic256Sha256)…');
   const password = 'demo-' + Math.random().toString(36).slice(2, 10);
@@ -66,10 +80,18 @@ async function main(): Promise<void> {
   const gg = await LocalGreengrass.start({ thingName: THING, interpolateComponentConfiguration: true });
   cleanups.push(() => gg.close());
   gg.aws.secretsManager.createSecret(SECRET, { username: 'conduit', password });
+  gg.aws.firehose.createDeliveryStream(STREAM);
+  const sink: LaunchedComponent = await gg.deploy({
+    recipePath: builtSink!.recipePath,
+    artifactDir: join(outDir, 'artifacts'),
+    configurationUpdate: { merge: { deliveryStreamName: STREAM, metrics: { intervalSec: 5 } } as JsonObject },
+  });
+  cleanups.push(() => sink.stop());
+  await sink.waitForState('RUNNING', 30_000);
 
   const tags = plant.tags.map((t) =>
     t.kind === 'vibration'
-      ? { name: t.name, nodeId: t.nodeId, mode: 'rms', unit: t.unit }
+      ? { name: t.name, nodeId: t.nodeId, mode: 'rms', unit: t.unit, alarm: { on: 'rms', raiseAt: 5, clearBelow: 3, minDurationMs: 2000 } }
       : t.kind === 'temperature' || t.kind === 'pressure'
         ? { name: t.name, nodeId: t.nodeId, mode: 'deadband', deadband: { absolute: t.kind === 'temperature' ? 0.05 : 0.01 }, unit: t.unit }
         : { name: t.name, nodeId: t.nodeId, mode: 'change' },
@@ -87,7 +109,8 @@ async function main(): Promise<void> {
         mappingVersion: 'demo-1',
         tags,
         metrics: { intervalSec: 5 },
-      } as JsonObject,
+        burst: { preTriggerSec: DEMO_PRE_TRIGGER_S },
+      } as unknown as JsonObject,
     },
   });
   // Stopping the collector first lets it flush, as the nucleus would on a deployment.
@@ -108,6 +131,14 @@ async function main(): Promise<void> {
       const metrics = gg.iotCore.filter((r) => r.topicName === `conduit/${THING}/metrics`).at(-1);
       const m = metrics ? (JSON.parse(metrics.payload.toString()) as Record<string, any>) : undefined;
       const counts = await plant.requestCounts();
+      const alarms = gg.iotCore.filter((r) => r.topicName === `conduit/${THING}/alarms`).map((r) => JSON.parse(r.payload.toString()) as Record<string, any>);
+      const records = gg.aws.firehose.records(STREAM);
+      writeFileSync(firehoseFile, Buffer.concat(records));
+      const captures = records
+        .flatMap((b) => b.toString('utf8').split('\n'))
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Record<string, any>)
+        .filter((l) => l.type === 'capture');
       const bytes = gg.iotCore.reduce((s, r) => s + r.payload.length, 0);
       const lines = [
         `conduit demo: ${elapsed} s${duration ? ` of ${duration}` : ' (Ctrl-C to stop)'}   plant ${plant.endpointUrl} → collector → IoT Core (local)`,
@@ -126,7 +157,16 @@ async function main(): Promise<void> {
           : 'collector: first metrics after 5 s',
         `read-only proof: the plant received ${counts.write} Write, ${counts.call} Call, ${counts.historyUpdate} HistoryUpdate requests`,
         stepped ? `vibration amplitude of ${plant.tags[0]!.name} stepped to 12 at ${STEP_AFTER_S} s: watch its RMS` : `vibration amplitude steps up at ${STEP_AFTER_S} s`,
+        '',
+        ...(alarms.length === 0
+          ? ['alarms: none yet (Vib01 raises at an RMS of 5 mm/s held 2 s)']
+          : alarms.map((a) => `alarm ${a.event} ${a.tag} at ${new Date(a.at).toISOString()} value ${fmt(a.value)}  alarmId ${a.alarmId}  captureId ${a.captureId ?? '-'}`)),
+        captures.length === 0
+          ? `Firehose (local, stream ${STREAM}): no capture yet${alarms.length > 0 ? ' (it closes 10 s after the alarm, then goes sink → spool → PutRecordBatch)' : ''}`
+          : `Firehose (local, stream ${STREAM}): ${records.length} records; capture ${captures.map((c) => `${c.captureId} part ${c.part}/${c.parts}: ${c.total} samples (${c.preTriggerCount} before the alarm), complete ${c.complete}`).join('; ')}`,
+        `Firehose records kept in ${firehoseFile}`,
         `collector log: ${collector.logPath}`,
+        `sink log: ${sink.logPath}`,
       ];
       if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
       console.log(lines.join('\n'));

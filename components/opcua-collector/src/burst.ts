@@ -58,7 +58,13 @@ export class CollectorBurst {
     this.onRaw = Uint8Array.from(tags, (t) => (t.alarm?.on === 'raw' ? 1 : 0));
     this.enabled = this.ringed.some((x) => x === 1);
     this.detector = new AlarmDetector({
-      rules: tags.map((t): AlarmRule | null => (t.alarm ? { raiseAt: t.alarm.raiseAt, clearBelow: t.alarm.clearBelow, minDurationMs: t.alarm.minDurationMs } : null)),
+      // Raw samples are one sampling interval apart: a run continues across that (and a little jitter),
+      // but a missing sample ends it. RMS windows touch: a missing window ends the run.
+      rules: tags.map((t): AlarmRule | null =>
+        t.alarm
+          ? { raiseAt: t.alarm.raiseAt, clearBelow: t.alarm.clearBelow, minDurationMs: t.alarm.minDurationMs, maxGapMs: t.alarm.on === 'raw' ? 1.5 * config.sampling.intervalMs : 0 }
+          : null,
+      ),
       idPrefix: runId,
     });
     this.recorder = new BurstRecorder({

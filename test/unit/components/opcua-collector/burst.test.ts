@@ -18,7 +18,7 @@ function pipeline(burst: Record<string, unknown> = {}): CollectorPipeline {
     ...structuredClone(BASE_CONFIG),
     tags: [
       { name: 'Vib01', nodeId: 'ns=3;s=Vib01', mode: 'rms', alarm: { on: 'rms', raiseAt: 5, clearBelow: 3, minDurationMs: 2000 } },
-      { name: 'Temp01', nodeId: 'ns=3;s=Temp01', mode: 'deadband', deadband: { absolute: 0.5 }, alarm: { on: 'raw', raiseAt: 80, clearBelow: 75 } },
+      { name: 'Temp01', nodeId: 'ns=3;s=Temp01', mode: 'deadband', deadband: { absolute: 0.5 }, alarm: { on: 'raw', raiseAt: 80, clearBelow: 75, minDurationMs: 300 } },
       { name: 'Vib02', nodeId: 'ns=3;s=Vib02', mode: 'rms' },
     ],
     burst,
@@ -82,12 +82,13 @@ test('an RMS alarm raises after minDurationMs, captures 600 samples before and 1
   }
 });
 
-test('a raw alarm raises on the first sample at its level; Vib02 without an alarm keeps no ring', () => {
+test('a raw alarm raises once the samples have held its level for minDurationMs; Vib02 without an alarm keeps no ring', () => {
   const p = pipeline({ preTriggerSec: 5, postTriggerSec: 1 });
   const out = run(p, 0, 200, () => 2, (k) => (k >= 100 ? 85 : 20));
   const raise = out.alarms.find((a) => a.event.kind === 'raise')!;
   assert.equal(raise.event.tag, 1);
-  assert.equal(raise.event.atMs, T0 + 10_000);
+  // Samples at 10.0, 10.1, 10.2 and 10.3 s are at 85: held 300 ms at the fourth.
+  assert.equal(raise.event.atMs, T0 + 10_300);
   assert.equal(out.captures.length, 1);
   assert.equal(out.captures[0]!.preTriggerCount, 50);
   assert.equal(out.captures[0]!.count, 60);
