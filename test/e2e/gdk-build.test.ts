@@ -1,0 +1,77 @@
+// Packaging for the Greengrass Development Kit: every gdk project (the top-level one for the
+// collector, components/<name>/ for the others) is valid as gdk-cli 1.6 reads it, and its custom
+// build command, run exactly as `gdk component build` runs it, writes the tree gdk expects, with every
+// artifact the built recipe names. gdk itself (Python, from GitHub) cannot be installed here.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { REPO_ROOT } from '../../scripts/build';
+
+/** Every gdk project folder: the repository root, and each component folder with a gdk-config.json. */
+function gdkProjects(): string[] {
+  const dirs = [REPO_ROOT];
+  for (const c of readdirSync(join(REPO_ROOT, 'components')).sort()) {
+    if (existsSync(join(REPO_ROOT, 'components', c, 'gdk-config.json'))) dirs.push(join(REPO_ROOT, 'components', c));
+  }
+  return dirs;
+}
+
+test('every component in recipes/ has exactly one gdk project', () => {
+  const names = gdkProjects().map((d) => Object.keys(JSON.parse(readFileSync(join(d, 'gdk-config.json'), 'utf8')).component)[0]);
+  const recipes = readdirSync(join(REPO_ROOT, 'recipes')).map((f) => parseYaml(readFileSync(join(REPO_ROOT, 'recipes', f), 'utf8')).ComponentName);
+  assert.deepEqual([...names].sort(), [...recipes].sort());
+});
+
+for (const dir of gdkProjects()) {
+  const config = JSON.parse(readFileSync(join(dir, 'gdk-config.json'), 'utf8'));
+  const name = Object.keys(config.component ?? {})[0] ?? '?';
+
+  test(`${name}: gdk-config.json is what gdk-cli 1.6 accepts, and recipe.yaml is the recipe in recipes/`, () => {
+    // gdk's schema: component (exactly one) and gdk_version; per component author, version, build, publish.
+    assert.equal(Object.keys(config.component).length, 1, 'gdk supports one component per project');
+    assert.match(config.gdk_version, /^\d+\.\d+\.\d+$/);
+    const c = config.component[name];
+    for (const key of ['author', 'version', 'build', 'publish']) assert.ok(c[key] !== undefined, `component.${key}`);
+    assert.equal(c.build.build_system, 'custom');
+    assert.ok(Array.isArray(c.build.custom_build_command));
+    assert.equal(typeof c.publish.bucket, 'string');
+    // gdk finds the project's recipe by this exact name, in the project folder, and only one of them.
+    assert.equal(existsSync(join(dir, 'recipe.json')), false);
+    const recipe = parseYaml(readFileSync(join(dir, 'recipe.yaml'), 'utf8'));
+    assert.equal(realpathSync(join(dir, 'recipe.yaml')).startsWith(join(REPO_ROOT, 'recipes') + '/'), true, 'a link to the one recipe in recipes/');
+    assert.equal(recipe.ComponentName, name, 'publish needs the recipe name to equal the gdk-config key');
+    assert.equal(recipe.ComponentVersion, c.version, 'the artifacts folder gdk creates is named after this version');
+  });
+
+  test(`${name}: the custom build writes greengrass-build/ as gdk expects, and every artifact URI of the built recipe names a built file`, { timeout: 180_000 }, () => {
+    const out = join(dir, 'greengrass-build');
+    rmSync(out, { recursive: true, force: true });
+    try {
+      const [cmd, ...args] = config.component[name].build.custom_build_command as string[];
+      const r = spawnSync(cmd!, args, { cwd: dir, encoding: 'utf8', timeout: 170_000 });
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      // The build reports each artifact's size and digest.
+      assert.match(r.stdout, /MiB {2}sha256 [A-Za-z0-9+/=]{44}/);
+      assert.deepEqual(readdirSync(join(out, 'recipes')), ['recipe.yaml']);
+      const built = parseYaml(readFileSync(join(out, 'recipes', 'recipe.yaml'), 'utf8'));
+      const version = built.ComponentVersion;
+      const artifactDir = join(out, 'artifacts', name, version);
+      assert.deepEqual(readdirSync(join(out, 'artifacts')), [name]);
+      assert.deepEqual(readdirSync(join(out, 'artifacts', name)), [version]);
+      const uris = new Set<string>(built.Manifests.flatMap((m: { Artifacts?: { URI: string }[] }) => (m.Artifacts ?? []).map((a) => a.URI)));
+      assert.ok(uris.size > 0);
+      for (const uri of uris) {
+        assert.match(uri, new RegExp(`^s3://[^/]+/${name.replace(/\./g, '\\.')}/${version}/[^/]+$`));
+        const file = join(artifactDir, basename(uri));
+        assert.ok(existsSync(file), `${uri} → ${file}`);
+        assert.ok(statSync(file).size > 100_000);
+      }
+      assert.deepEqual(readdirSync(artifactDir).sort(), [...uris].map((u) => basename(u)).sort(), 'nothing built that the recipe does not name');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+}

@@ -1,0 +1,118 @@
+// The deployment, IAM, IoT policy and secret templates in docs/templates, and the recipes' access
+// control: least privilege that a reviewer can check by reading. No `*` in any Action or Resource, no
+// MQTT wildcard in any topic, every name consistent across templates and with the components'
+// defaults, and the configuration each template deploys is accepted by the component's own parser.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { REPO_ROOT } from '../../scripts/build';
+import { parseCollectorConfig } from '../../components/opcua-collector/src/config';
+
+const TEMPLATES = join(REPO_ROOT, 'docs', 'templates');
+const load = (f: string) => JSON.parse(readFileSync(join(TEMPLATES, f), 'utf8'));
+const recipe = (f: string) => parseYaml(readFileSync(join(REPO_ROOT, 'recipes', f), 'utf8'));
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+}
+const list = (x: string | string[]) => (Array.isArray(x) ? x : [x]);
+
+function checkPolicy(file: string): Statement[] {
+  const policy = load(file);
+  assert.equal(policy.Version, '2012-10-17');
+  const statements: Statement[] = policy.Statement;
+  assert.ok(statements.length > 0);
+  for (const s of statements) {
+    assert.equal(s.Effect, 'Allow');
+    for (const a of list(s.Action)) assert.ok(!a.includes('*'), `${file}: wildcard Action ${a}`);
+    for (const r of list(s.Resource)) {
+      assert.ok(!r.includes('*'), `${file}: wildcard Resource ${r}`);
+      assert.ok(!/[+#]/.test(r), `${file}: MQTT wildcard in ${r}`);
+      assert.ok(r.startsWith('arn:aws:'), `${file}: ${r} is an ARN`);
+    }
+    assert.equal((s as unknown as Record<string, unknown>).NotResource, undefined);
+    assert.equal((s as unknown as Record<string, unknown>).NotAction, undefined);
+  }
+  return statements;
+}
+
+test('every template parses, and none holds a * anywhere', () => {
+  const files = readdirSync(TEMPLATES).filter((f) => f.endsWith('.json'));
+  assert.deepEqual(files.sort(), ['deployment.json', 'iot-policy.json', 'opcua-secret.json', 'token-exchange-role-policy.json']);
+  for (const f of files) {
+    const text = readFileSync(join(TEMPLATES, f), 'utf8');
+    JSON.parse(text);
+    assert.ok(!text.includes('*'), `${f} holds a *`);
+  }
+});
+
+test('the token exchange role reads the one secret and writes the one delivery stream the deployment names', () => {
+  const statements = checkPolicy('token-exchange-role-policy.json');
+  const actions = statements.flatMap((s) => list(s.Action)).sort();
+  assert.deepEqual(actions, ['firehose:PutRecordBatch', 's3:GetObject', 'secretsmanager:GetSecretValue']);
+  const deployment = load('deployment.json');
+  const collector = JSON.parse(deployment.components['conduit.OpcUaCollector'].configurationUpdate.merge);
+  const sink = JSON.parse(deployment.components['conduit.FirehoseSink'].configurationUpdate.merge);
+  const resourcesOf = (action: string) => statements.filter((s) => list(s.Action).includes(action)).flatMap((s) => list(s.Resource));
+  const [secretArn] = resourcesOf('secretsmanager:GetSecretValue');
+  // Secrets Manager ARNs end in the name plus a 6-character suffix AWS adds.
+  assert.match(secretArn!, new RegExp(`:secret:${collector.credentialsSecretId}-[A-Za-z0-9]{6}$`));
+  assert.deepEqual(resourcesOf('firehose:PutRecordBatch'), [`arn:aws:firehose:eu-west-1:111122223333:deliverystream/${sink.deliveryStreamName}`]);
+  assert.equal(load('opcua-secret.json').Name, collector.credentialsSecretId);
+  // The artifacts the role may download are exactly those the recipes name, at their versions.
+  const artifacts = ['conduit.OpcUaCollector.yaml', 'conduit.FirehoseSink.yaml'].map((f) => {
+    const r = recipe(f);
+    return `${r.ComponentName}/${r.ComponentVersion}/${r.Manifests[0].Artifacts[0].URI.split('/').at(-1)}`;
+  });
+  assert.deepEqual(resourcesOf('s3:GetObject').map((r) => r.split('/').slice(1).join('/')).sort(), artifacts.sort());
+});
+
+test("the IoT policy allows publishing exactly the components' default topics, for this device only", () => {
+  const statements = checkPolicy('iot-policy.json');
+  const topics = statements
+    .filter((s) => list(s.Action).includes('iot:Publish'))
+    .flatMap((s) => list(s.Resource))
+    .map((r) => r.split(':topic/')[1]!.replace('${iot:Connection.Thing.ThingName}', '{thingName}'));
+  const c = parseCollectorConfig({ ...recipe('conduit.OpcUaCollector.yaml').ComponentConfiguration.DefaultConfiguration });
+  const sinkMetrics = recipe('conduit.FirehoseSink.yaml').ComponentConfiguration.DefaultConfiguration.metrics?.topic ?? 'conduit/{thingName}/sink/metrics';
+  assert.deepEqual(topics.sort(), [c.publish.topic, c.publish.mappingTopic, c.metrics.topic, c.burst.alarmTopic, sinkMetrics].sort());
+});
+
+test("the recipes' accessControl names exact topics: no wildcard resource, no wildcard operation", () => {
+  for (const f of readdirSync(join(REPO_ROOT, 'recipes'))) {
+    const ac = recipe(f).ComponentConfiguration.DefaultConfiguration.accessControl as Record<string, Record<string, { operations: string[]; resources: string[] }>>;
+    assert.ok(Object.keys(ac).length > 0, `${f} has accessControl`);
+    for (const [service, policies] of Object.entries(ac)) {
+      for (const [id, p] of Object.entries(policies)) {
+        for (const op of p.operations) assert.ok(!op.includes('*'), `${f} ${service} ${id}: operation ${op}`);
+        for (const r of p.resources) assert.ok(!/[*+#]/.test(r), `${f} ${service} ${id}: resource ${r}`);
+      }
+    }
+  }
+});
+
+test('the deployment sets up the disk spooler, thing-name interpolation, and a collector configuration the collector accepts', () => {
+  const d = load('deployment.json');
+  assert.match(d.targetArn, /^arn:aws:iot:[a-z0-9-]+:\d{12}:thinggroup\/[A-Za-z0-9_.:-]+$/);
+  const nucleus = JSON.parse(d.components['aws.greengrass.Nucleus'].configurationUpdate.merge);
+  assert.equal(nucleus.interpolateComponentConfiguration, true);
+  assert.deepEqual(
+    { storageType: nucleus.mqtt.spooler.storageType, pluginName: nucleus.mqtt.spooler.pluginName },
+    { storageType: 'Disk', pluginName: 'aws.greengrass.DiskSpooler' },
+  );
+  assert.ok(nucleus.mqtt.spooler.maxSizeInBytes >= 1024 * 1024 * 1024);
+  assert.ok(d.components['aws.greengrass.DiskSpooler']);
+  // Deployment MERGE onto the recipe's defaults, as the nucleus does (tags replaced as a whole).
+  const defaults = recipe('conduit.OpcUaCollector.yaml').ComponentConfiguration.DefaultConfiguration;
+  const merged = { ...defaults, ...JSON.parse(d.components['conduit.OpcUaCollector'].configurationUpdate.merge) };
+  const c = parseCollectorConfig(merged);
+  assert.ok(c.tags.some((t) => t.alarm), 'the example shows an alarm (and so a capture) too');
+  for (const name of ['conduit.OpcUaCollector', 'conduit.FirehoseSink']) {
+    const r = recipe(`${name}.yaml`);
+    assert.equal(d.components[name].componentVersion, r.ComponentVersion);
+  }
+});
