@@ -80,6 +80,26 @@ function checkEndpoint(doc: Obj, add: Add): void {
   }
   const port = Number(m[2]);
   if (port < 1 || port > 65535) add(path, `has port ${port}, outside 1-65535`, `use the server's port, ${example}`);
+  checkAllowedEndpoint(doc, `${m[1]!.toLowerCase()}:${port}`, add);
+}
+
+/** host:port of an endpoint URL, lowercase, or undefined when it is not opc.tcp://host:port[/path]. */
+export function endpointHostPort(url: string): string | undefined {
+  const m = ENDPOINT.exec(url);
+  return m ? `${m[1]!.toLowerCase()}:${Number(m[2])}` : undefined;
+}
+
+function checkAllowedEndpoint(doc: Obj, hostPort: string, add: Add): void {
+  if (!Array.isArray(doc.allowedEndpoints)) return;
+  const allowed = doc.allowedEndpoints.filter((e): e is string => typeof e === 'string').map((e) => e.trim().toLowerCase());
+  allowed.forEach((e, i) => {
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?):[0-9]{1,5}$/.test(e)) {
+      add(`/allowedEndpoints/${i}`, `is not host:port ("${e}")`, 'write the server as host:port, e.g. plc.plant.local:4840');
+    }
+  });
+  if (allowed.length > 0 && !allowed.includes(hostPort)) {
+    add('/endpointUrl', `connects to ${hostPort}, which is not in allowedEndpoints (${allowed.join(', ')})`, 'use an allowed server, or have the OT network team add it to allowedEndpoints (and to the firewall) first');
+  }
 }
 
 function checkSecurity(doc: Obj, given: GivenKeys, add: Add): void {

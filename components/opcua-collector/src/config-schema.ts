@@ -56,6 +56,21 @@ export const COLLECTOR_CONFIG_SCHEMA = {
       minLength: 1,
       examples: ['opc.tcp://plc.plant.local:4840'],
     },
+    allowedEndpoints: {
+      type: 'array',
+      description:
+        "The OPC UA servers this gateway may ever connect to, as host:port (the OT network team's firewall allowlist). When set, an endpointUrl outside it is refused, at start and in a live update. Empty: no restriction.",
+      items: { type: 'string', minLength: 3, examples: ['plc.plant.local:4840'] },
+      uniqueItems: true,
+      default: [],
+    },
+    mode: {
+      type: 'string',
+      description:
+        'active: publish. shadow: run the whole pipeline and report in the metrics what would be published (messages, bytes, points, alarms, captures), but publish no telemetry, alarms or captures: observe a new mapping before enforcing it.',
+      enum: ['active', 'shadow'],
+      default: 'active',
+    },
     securityMode: {
       type: 'string',
       description:

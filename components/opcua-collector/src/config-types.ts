@@ -69,6 +69,10 @@ export type RmsField = 'rms' | 'min' | 'max' | 'mean' | 'peak';
 export interface CollectorConfig {
   /** `opc.tcp://host:port/path` of the plant's OPC UA server. */
   endpointUrl: string;
+  /** host:port the collector may connect to (lowercase host); empty = no restriction. */
+  allowedEndpoints: string[];
+  /** shadow: everything runs, nothing but metrics is published. */
+  mode: 'active' | 'shadow';
   securityMode: SecurityMode;
   securityPolicy: SecurityPolicyName;
   /** Must be true for securityMode None; logged as a warning at every start. */

@@ -268,6 +268,8 @@ function toConfig(d: any): CollectorConfig {
   const s = d.sampling;
   return {
     endpointUrl: d.endpointUrl,
+    allowedEndpoints: d.allowedEndpoints.map((e: string) => e.trim().toLowerCase()),
+    mode: d.mode,
     securityMode: d.securityMode,
     securityPolicy: d.securityPolicy,
     allowInsecure: d.allowInsecure,

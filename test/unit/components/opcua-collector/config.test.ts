@@ -406,3 +406,23 @@ test('the recipe Install step refuses a Node.js older than 20 with a message on 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('allowedEndpoints: an endpointUrl outside it is refused with the list and the fix; host case and port form do not matter', () => {
+  const ok = { ...valid(), allowedEndpoints: ['PLC.plant.local:4840', 'plc2.plant.local:4841'] };
+  assert.deepEqual(parseCollectorConfig(ok).allowedEndpoints, ['plc.plant.local:4840', 'plc2.plant.local:4841']);
+  const outside = { ...valid(), endpointUrl: 'opc.tcp://rogue.example.com:4840', allowedEndpoints: ['plc.plant.local:4840'] };
+  const [issue] = issuesOf(outside);
+  assert.equal(issue!.path, '/endpointUrl');
+  assert.match(issue!.message, /rogue\.example\.com:4840, which is not in allowedEndpoints \(plc\.plant\.local:4840\)/);
+  assert.match(issue!.fix, /OT network team/);
+  assert.deepEqual(issuesOf({ ...valid(), allowedEndpoints: ['plc.plant.local'] }).map((i) => i.path), ['/allowedEndpoints/0', '/endpointUrl']);
+  assert.deepEqual(parseCollectorConfig(valid()).allowedEndpoints, [], 'absent: no restriction');
+});
+
+test('mode defaults to active; shadow is accepted; anything else names the choices', () => {
+  assert.equal(parseCollectorConfig(valid()).mode, 'active');
+  assert.equal(parseCollectorConfig({ ...valid(), mode: 'shadow' }).mode, 'shadow');
+  const [issue] = issuesOf({ ...valid(), mode: 'dry-run' });
+  assert.equal(issue!.path, '/mode');
+  assert.match(issue!.fix, /active|shadow/);
+});
