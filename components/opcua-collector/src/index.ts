@@ -59,6 +59,9 @@ async function main(): Promise<void> {
   }
   logger.setLevel(config.logLevel);
   logger.info({ thingName, runId, mappingVersion: config.mappingVersion, config: describeConfig(config) }, 'starting');
+  if (config.mode === 'shadow') {
+    logger.warn({ mode: config.mode }, 'shadow mode: the pipeline runs but only metrics are published (what would be published is in their "shadow" field)');
+  }
   if (config.allowInsecure) {
     logger.warn({ securityMode: config.securityMode, securityPolicy: config.securityPolicy }, 'allowInsecure is true: the OPC UA connection may be unencrypted and the server unauthenticated');
   }
@@ -82,7 +85,7 @@ async function main(): Promise<void> {
   // Captures go to conduit.FirehoseSink only when some tag has an alarm and captures are on: a
   // collector without alarms never subscribes to the sink's topics (nor needs the permission).
   const handoff =
-    pipeline.burst.enabled && config.burst.maxCapturesPerHour > 0
+    pipeline.burst.enabled && config.burst.maxCapturesPerHour > 0 && config.mode === 'active'
       ? new CaptureHandoff({
           pubsub: ipc,
           logger,

@@ -25,6 +25,9 @@ export interface MetricsInput {
   ipc: { connected: boolean; reconnects: number; publishErrors: number; publishRetries: number };
   /** Messages published (accepted by the nucleus) and their bytes. */
   published: { messages: number; bytes: number };
+  mode?: 'active' | 'shadow';
+  /** Shadow mode only: what would have been published (messages, bytes, per stream; captures). */
+  shadow?: { messages: number; bytes: number; byStream: Record<string, number>; captures: number; captureBytes: number };
   /** Only when a tag has an alarm. */
   burst?: BurstCounters & { handoff: HandoffCounters | null; capturesDropped: number };
 }
@@ -46,6 +49,9 @@ export function buildMetrics(m: MetricsInput): Record<string, unknown> {
     seq: m.seq,
     at: m.nowMs,
     intervalSec: m.intervalSec,
+    mode: m.mode ?? 'active',
+    // Shadow mode: nothing but this message left the gateway; here is what would have.
+    shadow: m.shadow ?? null,
     samplesReceived: p.samples,
     samplesPerSec: Math.round(((p.samples - m.previousSamples) / m.intervalSec) * 10) / 10,
     pointsPublished: p.points,

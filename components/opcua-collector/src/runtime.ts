@@ -47,10 +47,13 @@ export class CollectorRuntime {
   private mappingRevision = 0;
   private pumpTimer: NodeJS.Timeout | undefined;
   private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
   private metricsSeq = 0;
   private alarmSeq = 0;
   /** Captures that could not be handed to a sink (none configured). */
   private capturesDropped = 0;
+  /** Shadow mode: what would have been published. */
+  private readonly shadow = { messages: 0, bytes: 0, byStream: {} as Record<string, number>, captures: 0, captureBytes: 0 };
   private previousSamples = 0;
   private published = { messages: 0, bytes: 0 };
   private publishErrors = 0;
@@ -110,7 +113,7 @@ export class CollectorRuntime {
       c.publish.maxMessageBytes,
     );
     this.retainMapping = parts.length === 1;
-    for (const p of parts) this.enqueue({ stream: 'mapping', seq: p.part, topic: this.topics.mapping, payload: p.payload });
+    for (const p of parts) this.publishData({ stream: 'mapping', seq: p.part, topic: this.topics.mapping, payload: p.payload });
   }
 
   private enqueue(m: { stream: string; seq: number; topic: string; payload: Buffer }): void {
@@ -122,8 +125,19 @@ export class CollectorRuntime {
     }
   }
 
+  /**
+   * Telemetry, mapping and alarms: queued for IoT Core, or in shadow mode only counted (what would
+   * have been published), so a new mapping can be observed in the metrics before it is enforced.
+   */
+  private publishData(m: { stream: string; seq: number; topic: string; payload: Buffer }): void {
+    if (this.o.config.mode !== 'shadow') return this.enqueue(m);
+    this.shadow.messages++;
+    this.shadow.bytes += m.payload.length;
+    this.shadow.byStream[m.stream] = (this.shadow.byStream[m.stream] ?? 0) + 1;
+  }
+
   private enqueueTelemetry(messages: EncodedMessage[]): void {
-    for (const m of messages) this.enqueue({ stream: m.stream, seq: m.seq, topic: this.topics.telemetry, payload: m.payload });
+    for (const m of messages) this.publishData({ stream: m.stream, seq: m.seq, topic: this.topics.telemetry, payload: m.payload });
   }
 
   /** One publish interval: what the pipeline closed goes to the outbox, then out. */
@@ -143,7 +157,7 @@ export class CollectorRuntime {
     for (const n of alarms) {
       const tag = c.tags[n.event.tag]!;
       const body = buildAlarmMessage(n, { thingName: this.o.thingName, site: c.site, area: c.area, mappingVersion: c.mappingVersion, runId: this.o.runId, seq: this.alarmSeq, tag });
-      this.enqueue({ stream: 'alarm', seq: this.alarmSeq++, topic: this.topics.alarms, payload: Buffer.from(JSON.stringify(body)) });
+      this.publishData({ stream: 'alarm', seq: this.alarmSeq++, topic: this.topics.alarms, payload: Buffer.from(JSON.stringify(body)) });
       const fields = { alarmId: n.event.alarmId, tag: tag.name, value: n.event.value, at: n.event.atMs, captureId: n.captureId };
       if (n.event.kind === 'clear') this.o.logger.info(fields, 'alarm cleared');
       else if (n.captureSkipped !== undefined) this.o.logger.warn({ ...fields, captureSkipped: n.captureSkipped }, 'alarm raised; no capture (skipped)');
@@ -180,6 +194,12 @@ export class CollectorRuntime {
       incomplete: capture.incomplete,
       parts: parts.length,
     };
+    if (c.mode === 'shadow') {
+      this.shadow.captures++;
+      this.shadow.captureBytes += parts.reduce((n, p) => n + Buffer.byteLength(p.data), 0);
+      this.o.logger.info(fields, 'shadow mode: capture finished, not sent');
+      return;
+    }
     if (!this.o.handoff) {
       this.capturesDropped++;
       this.o.logger.error(fields, 'capture dropped: no sink to hand it to (data lost)');
@@ -218,6 +238,8 @@ export class CollectorRuntime {
         publishRetries: this.publishRetries,
       },
       published: { ...this.published },
+      mode: c.mode,
+      shadow: c.mode === 'shadow' ? { ...this.shadow, byStream: { ...this.shadow.byStream } } : undefined,
       burst: this.o.pipeline.burst.enabled
         ? { ...this.o.pipeline.burst.counters(), handoff: this.o.handoff?.counters() ?? null, capturesDropped: this.capturesDropped }
         : undefined,
@@ -230,8 +252,21 @@ export class CollectorRuntime {
 
   /** Starts the publish loop unless it runs already; it ends when the outbox is empty or blocked. */
   private pump(): void {
-    if (this.pumping || this.stopped) return;
-    this.pumping = this.pumpLoop().finally(() => (this.pumping = undefined));
+    if (this.stopped) return;
+    if (this.pumping) {
+      // The running loop may already have seen an empty outbox and be about to end: look again after it.
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumpAgain = false;
+    let ended: 'drained' | 'waiting' = 'waiting';
+    this.pumping = this.pumpLoop()
+      .then((why) => void (ended = why))
+      .finally(() => {
+        this.pumping = undefined;
+        // A loop that stopped to wait (held message, rate budget) has its timer set: not before it.
+        if (this.pumpAgain && ended === 'drained') this.pump();
+      });
   }
 
   private schedulePump(delayMs: number): void {
@@ -239,10 +274,14 @@ export class CollectorRuntime {
     this.pumpTimer = setTimeout(() => this.pump(), Math.max(1, delayMs));
   }
 
-  private async pumpLoop(): Promise<void> {
+  /** Publishes until the outbox is empty ('drained') or a message must wait ('waiting', a timer is set). */
+  private async pumpLoop(): Promise<'drained' | 'waiting'> {
     for (let m = this.outbox.peek(); m !== undefined && !this.stopped; m = this.outbox.peek()) {
       const nowMs = this.now();
-      if (!this.budget.take(nowMs)) return this.schedulePump(this.budget.nextAvailableMs(nowMs) - nowMs);
+      if (!this.budget.take(nowMs)) {
+        this.schedulePump(this.budget.nextAvailableMs(nowMs) - nowMs);
+        return 'waiting';
+      }
       try {
         await this.o.publisher.publish(m.topic, m.payload, this.o.config.publish.qos, m.stream === 'mapping' && this.retainMapping);
         this.outbox.ack();
@@ -258,7 +297,7 @@ export class CollectorRuntime {
             );
             this.stopped = true;
             this.o.onFatal(e.reason);
-            return;
+            return 'waiting';
           }
           this.outbox.discard();
           this.o.logger.error({ topic: m.topic, stream: m.stream, seq: m.seq, bytes: m.payload.length, reason: e.reason }, 'the nucleus rejected a message for good (data lost)');
@@ -267,9 +306,11 @@ export class CollectorRuntime {
         this.publishRetries++;
         const reason = (e as PublishFailure)?.reason ?? String(e);
         this.o.logger.warn({ topic: m.topic, stream: m.stream, seq: m.seq, reason, retryInMs: RETRY_DELAY_MS, queued: this.outbox.counters().messages }, 'publish held for retry');
-        return this.schedulePump(RETRY_DELAY_MS);
+        this.schedulePump(RETRY_DELAY_MS);
+        return 'waiting';
       }
     }
+    return 'drained';
   }
 
   /**

@@ -22,9 +22,10 @@ const METRICS = `conduit/${THING}/metrics`;
 const T0 = 1_718_000_000_000;
 const SPOOL_FULL: PublishFailure = { retryable: true, reason: `Publish to topic ${TELEMETRY} failed: Message spool is full. Message could not be added.` };
 
-function config(over: { publish?: Record<string, unknown>; metricsIntervalSec?: number } = {}): CollectorConfig {
+function config(over: { publish?: Record<string, unknown>; metricsIntervalSec?: number; mode?: 'active' | 'shadow' } = {}): CollectorConfig {
   return parseCollectorConfig({
     ...structuredClone(BASE_CONFIG),
+    ...(over.mode ? { mode: over.mode } : {}),
     tags: [
       { name: 'Vib01', nodeId: 'ns=3;s=Vib01', mode: 'rms' },
       { name: 'Temp01', nodeId: 'ns=3;s=Temp01', mode: 'deadband', deadband: { absolute: 0.5 } },
@@ -332,4 +333,23 @@ test('stop(deadline) gives up at the deadline while the nucleus refuses, and rep
   const n = r.publisher.attempts.length;
   await r.advance(3_000);
   assert.equal(r.publisher.attempts.length, n, 'no retries after stop');
+});
+
+test('shadow mode: nothing but metrics is published; the metrics say what would have been', async (t) => {
+  const r = rig(t, config({ mode: 'shadow', metricsIntervalSec: 2 }));
+  r.scripted.add('rms', 3);
+  r.scripted.add('deadband');
+  r.runtime.start();
+  await r.advance(2_100);
+  assert.deepEqual(
+    r.publisher.accepted.map((p) => p.topic),
+    [METRICS],
+    'only the metrics message left the gateway',
+  );
+  const [m] = r.metrics();
+  assert.equal(m!.mode, 'shadow');
+  assert.deepEqual(m!.shadow.byStream, { mapping: 1, rms: 3, deadband: 1 });
+  assert.equal(m!.shadow.messages, 5);
+  assert.ok(m!.shadow.bytes > 0);
+  assert.equal((await r.stop(1_000)).unsent, 0);
 });
