@@ -8,6 +8,9 @@ import { FirehoseClient, PutRecordBatchCommand, PutRecordCommand } from '@aws-sd
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { MAX_BATCH_BYTES, MAX_RECORD_BYTES, MAX_RECORDS_PER_BATCH } from '../harness/aws/firehose';
 import { LocalAws, type ClientEnv } from '../harness/aws/local-aws';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const TOKEN = 'svcuid-conduit-test';
 const STREAM = 'plant-data';
@@ -357,6 +360,34 @@ describe('short-lived credentials', () => {
       fh.destroy();
     } finally {
       restore();
+    }
+  });
+});
+
+describe('Firehose records kept in a folder', () => {
+  test('every accepted record is appended to <dir>/<stream>.jsonl; refused ones are not', { timeout: 10_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-firehose-records-'));
+    const aws = await LocalAws.start({ firehoseRecordsDir: join(dir, 'records') });
+    const restore = useEnv(aws.clientEnv(TOKEN));
+    try {
+      aws.tes.addToken(TOKEN);
+      aws.firehose.createDeliveryStream(STREAM);
+      const file = aws.firehose.recordsFile(STREAM)!;
+      assert.equal(file, join(dir, 'records', `${STREAM}.jsonl`));
+      const fh = new FirehoseClient({ maxAttempts: 1 });
+      aws.firehose.enqueueFaults({ fault: { kind: 'record-failures', indices: [1] } });
+      await fh.send(batch(Buffer.from('{"a":1}\n'), Buffer.from('{"refused":true}\n'), Buffer.from('{"b":2}\n{"c":3}\n')));
+      assert.equal(readFileSync(file, 'utf8'), '{"a":1}\n{"b":2}\n{"c":3}\n');
+      aws.firehose.keepRecordsIn(undefined);
+      await fh.send(batch(Buffer.from('{"d":4}\n')));
+      assert.equal(readFileSync(file, 'utf8'), '{"a":1}\n{"b":2}\n{"c":3}\n', 'not written once turned off');
+      assert.equal(aws.firehose.records(STREAM).length, 3, 'kept in memory as before');
+      assert.equal(existsSync(join(dir, 'records', 'other.jsonl')), false);
+      fh.destroy();
+    } finally {
+      restore();
+      await aws.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

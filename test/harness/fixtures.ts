@@ -26,3 +26,8 @@ export function buildProbe(): Promise<BuiltFixture> {
 export function buildCollector(): Promise<BuiltFixture> {
   return buildInto('conduit-collector-', 'recipes/conduit.OpcUaCollector.yaml', 'components');
 }
+
+/** conduit.FirehoseSink from its recipe, exactly as `npm run build` builds it. */
+export function buildSink(): Promise<BuiltFixture> {
+  return buildInto('conduit-sink-', 'recipes/conduit.FirehoseSink.yaml', 'components');
+}

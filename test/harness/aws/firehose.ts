@@ -2,6 +2,8 @@
 // streams the harness creates, with AWS's limits and injectable faults, keeping every accepted record
 // in order so tests can check what arrived, byte for byte.
 import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -91,6 +93,7 @@ export class LocalFirehose {
   private rejectedCount = 0;
   private planned = 0;
   private server: LoopbackServer | undefined;
+  private recordsDir: string | undefined;
 
   private constructor(private readonly opts: LocalFirehoseOptions) {}
 
@@ -139,6 +142,22 @@ export class LocalFirehose {
     return this.accepted
       .filter((r) => streamName === undefined || r.streamName === streamName)
       .map((r) => ({ ...r, data: Buffer.from(r.data) }));
+  }
+
+  /**
+   * From now on, also appends the data of every accepted record to `<dir>/<stream>.jsonl`, records
+   * concatenated as Firehose writes them into an S3 object (a demo can point at the file); undefined
+   * stops it. The records stay in memory (`records`, `entries`) either way.
+   */
+  keepRecordsIn(dir: string | undefined): void {
+    if (dir !== undefined) mkdirSync(dir, { recursive: true });
+    this.recordsDir = dir;
+  }
+
+  /** The file `keepRecordsIn` writes a stream's records to. */
+  recordsFile(streamName: string): string | undefined {
+    // Stream names are [a-zA-Z0-9_.-]; anything else is escaped so a name cannot leave the folder.
+    return this.recordsDir === undefined ? undefined : join(this.recordsDir, `${encodeURIComponent(streamName).replace(/^\.+/, '_')}.jsonl`);
   }
 
   /** Every HTTP request that reached the endpoint. */
@@ -231,6 +250,8 @@ export class LocalFirehose {
     // Real record ids are long opaque strings; their only promise is uniqueness.
     const record: FirehoseRecord = { streamName, recordId: randomBytes(42).toString('base64url'), data, at: Date.now() };
     this.accepted.push(record);
+    const file = this.recordsFile(streamName);
+    if (file !== undefined) appendFileSync(file, data);
     return record;
   }
 }

@@ -58,6 +58,8 @@ export interface LocalAwsOptions {
   accountId?: string;
   /** Lifetime of the credentials the TES issues; default 1 h. */
   credentialLifetimeMs?: number;
+  /** Also append every record Firehose accepts to `<dir>/<stream>.jsonl` (LocalFirehose.keepRecordsIn). */
+  firehoseRecordsDir?: string;
 }
 
 export class LocalAws {
@@ -80,6 +82,7 @@ export class LocalAws {
       started.push(secretsManager);
       const firehose = await LocalFirehose.start({ region, accountId, credentials: tes });
       started.push(firehose);
+      if (opts.firehoseRecordsDir !== undefined) firehose.keepRecordsIn(opts.firehoseRecordsDir);
       return new LocalAws(region, accountId, tes, secretsManager, firehose);
     } catch (e) {
       // Leave no listener behind when a later server fails to start.

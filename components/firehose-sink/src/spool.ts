@@ -1,0 +1,387 @@
+// FirehoseSpool: the sink's durable queue in the component's work folder.
+//
+//   <dir>/segment-<first seq>.log   append-only framed records {seq, at, id, data} (frames.ts)
+//   <dir>/journal.log               seqs and ids Firehose accepted (journal.ts)
+//
+// Guarantees: append() returns only after the records are written and fsync'd (one fsync per put
+// message), so an acknowledged record survives a crash or power loss. A record leaves the spool
+// only when Firehose accepted it (markDone, journaled and fsync'd) or when a full spool evicts it,
+// which is counted and logged at ERROR. Disk use (segment files) stays within maxBytes: eviction
+// deletes whole segments, oldest first. File I/O is synchronous on purpose: an append and its fsync,
+// a delivery and its journal entry, and a segment roll each complete before anything else on the
+// event loop runs, so no interleaving can ack a record that is not yet durable.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, unlinkSync, ftruncateSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HandoffRecord } from '../../../shared/handoff/protocol';
+import type { Logger } from '../../../shared/edge/ports';
+import { decodeRecordHeader, encodeRecord, recordDataOffset, recordFrameBytes, scanFrames } from './frames';
+import { DoneJournal, RangeSet, type RecentIds, fsyncDir, truncateAndSync, writeAll } from './journal';
+import { SpoolWriteError } from './errors';
+
+/** Most bytes one record frame may claim on recovery; a larger length is damage. */
+const MAX_RECORD_FRAME_BYTES = 2 * 1024 * 1024;
+const SEGMENT_FILE = /^segment-(\d+)\.log$/;
+const segmentName = (firstSeq: number) => `segment-${String(firstSeq).padStart(15, '0')}.log`;
+
+interface Segment {
+  readonly firstSeq: number;
+  readonly path: string;
+  readonly fd: number;
+  size: number;
+  /** Records in it not yet delivered or evicted; the file is deleted at 0 (unless it is the active one). */
+  live: number;
+  deleted: boolean;
+}
+
+export interface SpoolEntry {
+  readonly seq: number;
+  readonly id: string;
+  /** Unix ms when the sink stored it. */
+  readonly at: number;
+  readonly dataBytes: number;
+  readonly frameBytes: number;
+  /** live: waiting; claimed: the sender holds it (in a call or a retry); gone: delivered or evicted. */
+  state: 'live' | 'claimed' | 'gone';
+  readonly segment: Segment;
+  readonly dataOffset: number;
+}
+
+export interface SpoolOptions {
+  dir: string;
+  maxBytes: number;
+  segmentBytes: number;
+  logger: Logger;
+  /** For tests: the journal size past which it is compacted (default JOURNAL_COMPACT_MIN_BYTES). */
+  journalCompactMinBytes?: number;
+}
+
+export interface RecoveryReport {
+  /** Records found not yet delivered, to be sent again. */
+  records: number;
+  segments: number;
+  /** Bytes cut off the end of the last segment: a write torn by a crash (never acknowledged to a producer). */
+  truncatedBytes: number;
+  /** Bytes unreadable inside older segments: damage on disk; the records in them are lost. */
+  corruptBytes: number;
+  journalTruncatedBytes: number;
+}
+
+export interface AppendOutcome {
+  /** Ids now in the spool or already delivered (duplicates included): the producer may forget them. */
+  stored: string[];
+  duplicates: number;
+  rejected: { id: string; reason: string }[];
+}
+
+export interface SpoolCounters {
+  stored: number;
+  duplicates: number;
+  evictedRecords: number;
+  evictedBytes: number;
+  delivered: number;
+}
+
+export class FirehoseSpool {
+  private readonly entries = new Map<number, SpoolEntry>();
+  private readonly liveIds = new Map<string, SpoolEntry>();
+  private readonly segments: Segment[] = [];
+  private active: Segment | undefined;
+  private usage = 0;
+  private unclaimedLineBytes = 0;
+  private readonly c: SpoolCounters = { stored: 0, duplicates: 0, evictedRecords: 0, evictedBytes: 0, delivered: 0 };
+  /** Called after every append that stored something (the sender waits on it). */
+  onAppend: (() => void) | undefined;
+
+  private constructor(
+    private readonly o: SpoolOptions,
+    private readonly journal: DoneJournal,
+    private readonly recent: RecentIds,
+    private nextSeq: number,
+    readonly recovery: RecoveryReport,
+  ) {}
+
+  /** Opens the spool, recovering what a previous run left: everything not delivered is live again. */
+  static open(o: SpoolOptions): FirehoseSpool {
+    mkdirSync(o.dir, { recursive: true });
+    const { journal, replay } = DoneJournal.open(o.dir, o.journalCompactMinBytes);
+    const report: RecoveryReport = { records: 0, segments: 0, truncatedBytes: 0, corruptBytes: 0, journalTruncatedBytes: replay.truncatedBytes };
+    const spool = new FirehoseSpool(o, journal, replay.recent, replay.nextSeq, report);
+    const files = readdirSync(o.dir)
+      .map((f) => ({ f, m: SEGMENT_FILE.exec(f) }))
+      .filter((x) => x.m !== null)
+      .map((x) => ({ path: join(o.dir, x.f), firstSeq: Number(x.m![1]) }))
+      .sort((a, b) => a.firstSeq - b.firstSeq);
+    files.forEach((file, k) => spool.recoverSegment(file.path, file.firstSeq, k === files.length - 1, replay.done));
+    if (replay.truncatedBytes > 0) {
+      o.logger.warn({ truncatedBytes: replay.truncatedBytes }, 'spool journal: cut off a torn tail; the deliveries it recorded may be sent again (duplicates, no loss)');
+    }
+    report.records = spool.entries.size;
+    report.segments = spool.segments.length;
+    // A fresh snapshot: forgets the seqs of deleted segments, and the next start reads one frame.
+    journal.compact(spool.snapshot());
+    return spool;
+  }
+
+  private recoverSegment(path: string, firstSeq: number, isLast: boolean, done: RangeSet): void {
+    const buf = readFileSync(path);
+    const seg: Segment = { firstSeq, path, fd: openSync(path, 'r+'), size: buf.length, live: 0, deleted: false };
+    for (const f of scanFrames(buf, MAX_RECORD_FRAME_BYTES)) {
+      const h = f.kind === 'frame' ? decodeRecordHeader(f.payload) : undefined;
+      if (f.kind === 'frame' && h) {
+        this.nextSeq = Math.max(this.nextSeq, h.seq + 1);
+        if (done.has(h.seq) || this.liveIds.has(h.id)) continue;
+        this.index({ seq: h.seq, id: h.id, at: h.at, dataBytes: h.dataBytes, frameBytes: f.end - f.start, state: 'live', segment: seg, dataOffset: f.start + recordDataOffset(h.idBytes) });
+        continue;
+      }
+      if (f.kind === 'end') break;
+      const start = f.start;
+      const cut = buf.length - start;
+      truncateAndSync(path, start);
+      seg.size = start;
+      const fields = { segment: path, offset: start, bytes: cut, why: f.kind === 'bad' ? f.why : 'corrupt' };
+      if (isLast) {
+        this.recovery.truncatedBytes += cut;
+        this.o.logger.warn(fields, 'spool recovery: cut off a damaged tail of the last segment (a write torn by a crash; those records were never acknowledged, producers send them again)');
+      } else {
+        this.recovery.corruptBytes += cut;
+        this.o.logger.error(fields, 'spool recovery: a segment is damaged; the records after the damage are lost (data lost): check the disk');
+      }
+      break;
+    }
+    this.usage += seg.size;
+    this.segments.push(seg);
+    if (seg.live === 0) this.deleteSegment(seg);
+  }
+
+  /** Stores the records of one put message (already checked with recordProblem), then fsyncs once. */
+  append(records: readonly HandoffRecord[], nowMs: number): AppendOutcome {
+    const out: AppendOutcome = { stored: [], duplicates: 0, rejected: [] };
+    const added: SpoolEntry[] = [];
+    const touched = new Map<Segment, number>();
+    let dirChanged = false;
+    try {
+      for (const r of records) {
+        if (this.liveIds.has(r.id) || this.recent.has(r.id)) {
+          out.duplicates++;
+          out.stored.push(r.id);
+          continue;
+        }
+        const frameBytes = recordFrameBytes(r.id, r.data);
+        if (frameBytes > this.o.maxBytes) {
+          out.rejected.push({ id: r.id, reason: `the record takes ${frameBytes} bytes, more than the whole spool (spool.maxBytes ${this.o.maxBytes})` });
+          continue;
+        }
+        while (this.usage + frameBytes > this.o.maxBytes && this.segments.length > 0) {
+          this.evictOldestSegment(nowMs);
+          dirChanged = true;
+        }
+        if (!this.active || (this.active.size > 0 && this.active.size + frameBytes > this.o.segmentBytes)) {
+          this.startSegment();
+          dirChanged = true;
+        }
+        const seg = this.active!;
+        if (!touched.has(seg)) touched.set(seg, seg.size);
+        const seq = this.nextSeq++;
+        const { frame, idBytes, dataBytes } = encodeRecord({ seq, at: nowMs, id: r.id, data: r.data });
+        writeAll(seg.fd, frame, seg.size);
+        const entry: SpoolEntry = { seq, id: r.id, at: nowMs, dataBytes, frameBytes: frame.length, state: 'live', segment: seg, dataOffset: seg.size + recordDataOffset(idBytes) };
+        seg.size += frame.length;
+        this.usage += frame.length;
+        this.index(entry);
+        added.push(entry);
+        out.stored.push(r.id);
+      }
+      for (const seg of touched.keys()) if (!seg.deleted) fsyncSync(seg.fd);
+      if (dirChanged) fsyncDir(this.o.dir);
+    } catch (e) {
+      this.rollBack(added, touched);
+      throw new SpoolWriteError(`cannot write the spool in ${this.o.dir}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    this.c.stored += added.length;
+    this.c.duplicates += out.duplicates;
+    if (added.length > 0) this.onAppend?.();
+    return out;
+  }
+
+  /** A failed write or fsync: the put is not acknowledged, so nothing of it may stay (or be sent). */
+  private rollBack(added: SpoolEntry[], touched: Map<Segment, number>): void {
+    for (const e of added) if (e.state !== 'gone') this.unindex(e);
+    for (const [seg, before] of touched) {
+      if (seg.deleted) continue;
+      try {
+        ftruncateSync(seg.fd, before);
+        this.usage -= seg.size - before;
+        seg.size = before;
+      } catch {
+        // The segment cannot even be cut back: stop writing to it; recovery drops what is unreadable.
+        if (seg === this.active) this.active = undefined;
+      }
+    }
+  }
+
+  private startSegment(): void {
+    if (this.active && this.active.live === 0) this.deleteSegment(this.active);
+    const path = join(this.o.dir, segmentName(this.nextSeq));
+    const seg: Segment = { firstSeq: this.nextSeq, path, fd: openSync(path, 'wx+'), size: 0, live: 0, deleted: false };
+    this.segments.push(seg);
+    this.active = seg;
+  }
+
+  /** Makes room: every record of the oldest segment is dropped (counted, logged at ERROR) with its file. */
+  private evictOldestSegment(nowMs: number): void {
+    const seg = this.segments[0]!;
+    const evicted: SpoolEntry[] = [];
+    for (const e of this.entries.values()) {
+      if (e.segment !== seg) break;
+      evicted.push(e);
+    }
+    for (const e of evicted) this.unindex(e);
+    const bytes = evicted.reduce((n, e) => n + e.dataBytes, 0);
+    this.c.evictedRecords += evicted.length;
+    this.c.evictedBytes += bytes;
+    if (evicted.length > 0) {
+      this.o.logger.error(
+        {
+          records: evicted.length,
+          bytes,
+          firstId: evicted[0]!.id,
+          lastId: evicted.at(-1)!.id,
+          oldestAgeMs: nowMs - evicted[0]!.at,
+          inFlight: evicted.filter((e) => e.state === 'claimed').length,
+          maxBytes: this.o.maxBytes,
+          fix: 'Firehose has not accepted records for a while: see the earlier errors for why; raise spool.maxBytes to ride out longer outages',
+        },
+        'spool full: evicted the oldest records to make room (data lost)',
+      );
+    }
+    this.deleteSegment(seg);
+  }
+
+  private deleteSegment(seg: Segment): void {
+    if (seg.deleted) return;
+    seg.deleted = true;
+    closeSync(seg.fd);
+    unlinkSync(seg.path);
+    this.usage -= seg.size;
+    this.segments.splice(this.segments.indexOf(seg), 1);
+    if (this.active === seg) this.active = undefined;
+  }
+
+  private index(e: SpoolEntry): void {
+    this.entries.set(e.seq, e);
+    this.liveIds.set(e.id, e);
+    e.segment.live++;
+    if (e.state === 'live') this.unclaimedLineBytes += e.dataBytes + 1;
+  }
+
+  private unindex(e: SpoolEntry): void {
+    if (e.state === 'live') this.unclaimedLineBytes -= e.dataBytes + 1;
+    e.state = 'gone';
+    this.entries.delete(e.seq);
+    this.liveIds.delete(e.id);
+    e.segment.live--;
+  }
+
+  // ---- the sender's side -----------------------------------------------------------------------
+
+  /** Records waiting and not held by the sender, oldest first. */
+  *unclaimed(): Generator<SpoolEntry> {
+    for (const e of this.entries.values()) if (e.state === 'live') yield e;
+  }
+
+  /** Bytes of the waiting records as lines (data + newline): what the sender can fill calls with. */
+  get unclaimedBytes(): number {
+    return this.unclaimedLineBytes;
+  }
+
+  /** Reads a record's data back from its segment (the sender does it once per record). */
+  readData(e: SpoolEntry): Buffer {
+    const buf = Buffer.allocUnsafe(e.dataBytes);
+    let off = 0;
+    while (off < buf.length) {
+      const n = readSync(e.segment.fd, buf, off, buf.length - off, e.dataOffset + off);
+      if (n === 0) throw new Error(`segment ${e.segment.path} ends before record ${e.seq}`);
+      off += n;
+    }
+    return buf;
+  }
+
+  claim(entries: readonly SpoolEntry[]): void {
+    for (const e of entries) {
+      if (e.state !== 'live') continue;
+      e.state = 'claimed';
+      this.unclaimedLineBytes -= e.dataBytes + 1;
+    }
+  }
+
+  /** Firehose accepted these: journaled (fsync'd), then forgotten. Returns how many were no longer in the spool (evicted meanwhile). */
+  markDone(entries: readonly SpoolEntry[]): { notLive: number } {
+    const seqs = new RangeSet();
+    const ids: string[] = [];
+    const segments = new Set<Segment>();
+    let notLive = 0;
+    for (const e of entries) {
+      if (e.state === 'gone') {
+        notLive++;
+        continue;
+      }
+      segments.add(e.segment);
+      seqs.add(e.seq);
+      ids.push(e.id);
+      this.unindex(e);
+      this.recent.add(e.id);
+    }
+    this.c.delivered += ids.length;
+    if (ids.length === 0) return { notLive };
+    try {
+      this.journal.appendDone(seqs, ids);
+    } catch (e) {
+      this.o.logger.warn({ error: String(e), records: ids.length }, 'cannot record deliveries in the spool journal: those records will be sent again after a restart (duplicates, no loss)');
+    }
+    // Delivered out of order (a retried record) can empty any segment, not only the oldest.
+    let deleted = false;
+    for (const seg of segments) {
+      if (seg.live === 0 && seg !== this.active && !seg.deleted) {
+        this.deleteSegment(seg);
+        deleted = true;
+      }
+    }
+    try {
+      if (deleted) fsyncDir(this.o.dir);
+      if (this.journal.wantsCompaction) this.journal.compact(this.snapshot());
+    } catch (e) {
+      this.o.logger.warn({ error: String(e) }, 'cannot compact the spool journal; will try again');
+    }
+    return { notLive };
+  }
+
+  /** What the journal must keep: the delivered seqs still inside segment files, and the recent ids. */
+  private snapshot(): { nextSeq: number; done: RangeSet; recentIds: string[] } {
+    const done = new RangeSet();
+    let from = this.segments[0]?.firstSeq ?? this.nextSeq;
+    for (const e of this.entries.values()) {
+      if (e.seq > from) done.add(from, e.seq - 1);
+      from = e.seq + 1;
+    }
+    if (from < this.nextSeq) done.add(from, this.nextSeq - 1);
+    return { nextSeq: this.nextSeq, done, recentIds: this.recent.list() };
+  }
+
+  // ---- reporting -------------------------------------------------------------------------------
+
+  stats(nowMs: number): { bytes: number; records: number; segments: number; oldestAgeMs: number | null } {
+    const oldest = this.entries.values().next();
+    return { bytes: this.usage, records: this.entries.size, segments: this.segments.length, oldestAgeMs: oldest.done ? null : nowMs - oldest.value.at };
+  }
+
+  counters(): SpoolCounters {
+    return { ...this.c };
+  }
+
+  close(): void {
+    for (const seg of this.segments) closeSync(seg.fd);
+    this.segments.length = 0;
+    this.active = undefined;
+    this.journal.close();
+  }
+}

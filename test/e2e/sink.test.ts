@@ -1,0 +1,297 @@
+// conduit.FirehoseSink end to end: the built artifact, launched from its recipe by the local Greengrass,
+// fed by a producer that is a real aws-iot-device-sdk-v2 Greengrass IPC client (registered as a
+// component with its own exact pubsub policies), delivering with the real Firehose client to the local
+// Firehose while it fails, throttles and stalls, while the sink is killed mid-upload, and while the
+// spool overflows. What arrives is checked record id by record id.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { cancel } from 'aws-crt';
+import { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
+import { DEFAULT_ACK_TOPIC, DEFAULT_PUT_TOPIC, decodeAck, encodePut, type HandoffRecord } from '../../shared/handoff/protocol';
+import { buildSink, type BuiltFixture } from '../harness/fixtures';
+import { LocalGreengrass } from '../harness/launcher/local-greengrass';
+import type { LaunchedComponent } from '../harness/launcher/component';
+import type { JsonObject } from '../harness/contracts';
+
+const THING = 'gw-sink';
+const STREAM = 'conduit-sink-e2e';
+const PRODUCER = 'test.SinkProducer';
+const METRICS = `conduit/${THING}/sink/metrics`;
+const T = { timeout: 90_000 };
+
+let built: BuiltFixture;
+
+before(async () => {
+  built = await buildSink();
+});
+
+after(() => {
+  if (built) rmSync(built.outDir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | false): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function deadline(ms = 5000): { cancelController: cancel.CancelController } {
+  const cancelController = new cancel.CancelController();
+  setTimeout(() => cancelController.cancel(), ms).unref();
+  return { cancelController };
+}
+
+/**
+ * A producer as the protocol asks for one: it keeps every record until the sink acknowledges it and
+ * re-sends what stays unacknowledged, so a put lost while the sink (re)starts is sent again.
+ */
+class Producer {
+  readonly acked = new Set<string>();
+  readonly rejected = new Map<string, string>();
+  readonly ackMessages: { stored: string[] }[] = [];
+
+  private constructor(private readonly client: greengrasscoreipc.Client) {}
+
+  static async connect(gg: LocalGreengrass): Promise<Producer> {
+    const svcuid = randomBytes(16).toString('hex');
+    gg.ipc.addComponent(PRODUCER, {
+      svcuid,
+      configuration: {
+        accessControl: {
+          'aws.greengrass.ipc.pubsub': {
+            [`${PRODUCER}:pubsub:1`]: { operations: ['aws.greengrass#PublishToTopic'], resources: [DEFAULT_PUT_TOPIC] },
+            [`${PRODUCER}:pubsub:2`]: { operations: ['aws.greengrass#SubscribeToTopic'], resources: [DEFAULT_ACK_TOPIC] },
+          },
+        },
+      },
+    });
+    // The SDK reads where the nucleus is and who we are from the environment, as in a component.
+    const saved = [process.env.AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT, process.env.SVCUID];
+    process.env.AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT = gg.ipc.socketPath;
+    process.env.SVCUID = svcuid;
+    const client = greengrasscoreipc.createClient();
+    const restore = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
+    restore('AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT', saved[0]);
+    restore('SVCUID', saved[1]);
+    await Promise.race([client.connect(), sleep(5000).then(() => assert.fail('producer: no ConnectAck within 5 s'))]);
+    const p = new Producer(client);
+    const acks = client.subscribeToTopic({ topic: DEFAULT_ACK_TOPIC }, deadline());
+    acks.on('message', (m) => {
+      const d = decodeAck(Buffer.from(m.binaryMessage?.message as Buffer));
+      if (!d.ok || d.message.producer !== PRODUCER) return;
+      p.ackMessages.push({ stored: d.message.stored });
+      for (const id of d.message.stored) p.acked.add(id);
+      for (const r of d.message.rejected) p.rejected.set(r.id, r.reason);
+    });
+    await acks.activate();
+    return p;
+  }
+
+  async put(records: HandoffRecord[]): Promise<void> {
+    await this.client.publishToTopic({ topic: DEFAULT_PUT_TOPIC, publishMessage: { binaryMessage: { message: encodePut(PRODUCER, records) } } }, deadline());
+  }
+
+  /** Puts the records `perMessage` at a time and re-sends the unacknowledged ones until all are acknowledged. */
+  async deliver(records: HandoffRecord[], perMessage: number, timeoutMs = 30_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const open = records.filter((r) => !this.acked.has(r.id) && !this.rejected.has(r.id));
+      if (open.length === 0) return;
+      if (Date.now() > end) assert.fail(`${open.length} records never acknowledged`);
+      for (let i = 0; i < open.length; i += perMessage) await this.put(open.slice(i, i + perMessage));
+      await until('acks', 2_000, () => open.every((r) => this.acked.has(r.id) || this.rejected.has(r.id))).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close().catch(() => undefined);
+  }
+}
+
+/** Records of about `bytes` bytes: one JSON line each, carrying its id. */
+function records(prefix: string, n: number, bytes = 500): HandoffRecord[] {
+  return Array.from({ length: n }, (_, i) => {
+    const id = `${prefix}-${String(i).padStart(4, '0')}`;
+    return { id, data: JSON.stringify({ id, pad: 'x'.repeat(Math.max(0, bytes - id.length - 20)) }) };
+  });
+}
+
+/** Every line the local Firehose accepted, as parsed JSON (records hold several newline-terminated lines). */
+function delivered(gg: LocalGreengrass): { id: string; line: string }[] {
+  return gg.aws.firehose
+    .records(STREAM)
+    .flatMap((r) => {
+      const text = r.toString('utf8');
+      assert.ok(text.endsWith('\n'), 'every Firehose record ends with a newline');
+      return text.slice(0, -1).split('\n');
+    })
+    .map((line) => ({ id: JSON.parse(line).id as string, line }));
+}
+
+function metrics(gg: LocalGreengrass): Record<string, any>[] {
+  return gg.iotCore.filter((r) => r.topicName === METRICS).map((r) => JSON.parse(r.payload.toString()));
+}
+
+const logLine = (msg: string) => (l: { text: string }) => l.text.includes(`"msg":"${msg}`);
+const errors = (c: LaunchedComponent) => c.jsonLines().filter((l) => l.level === 'error');
+
+async function withSink(config: JsonObject, fn: (gg: LocalGreengrass, c: LaunchedComponent, p: Producer) => Promise<void>): Promise<void> {
+  const gg = await LocalGreengrass.start({ thingName: THING, interpolateComponentConfiguration: true });
+  let producer: Producer | undefined;
+  try {
+    gg.aws.firehose.createDeliveryStream(STREAM);
+    const c = await gg.deploy({
+      recipePath: built.recipePath,
+      artifactDir: built.artifactDir,
+      configurationUpdate: {
+        merge: {
+          deliveryStreamName: STREAM,
+          metrics: { intervalSec: 1 },
+          ...config,
+          send: { lingerMs: 100, initialBackoffMs: 50, maxBackoffMs: 500, ...((config.send as JsonObject) ?? {}) },
+        },
+      },
+    });
+    await c.waitForOutput(logLine('running'), 20_000);
+    producer = await Producer.connect(gg);
+    await fn(gg, c, producer);
+  } finally {
+    gg.aws.firehose.clearFaults();
+    await producer?.close();
+    await gg.close();
+  }
+}
+
+test('Firehose fails, throttles, refuses records and stalls: every record arrives, exactly once', T, () =>
+  withSink({ send: { maxRecordBytes: 8192 } }, async (gg, c, producer) => {
+    gg.aws.firehose.enqueueFaults(
+      { fault: { kind: 'internal-failure' } },
+      { fault: { kind: 'service-unavailable' } },
+      { fault: { kind: 'throttling' } },
+      { fault: { kind: 'record-failures', indices: [0, 2] } },
+      { delayMs: 800 },
+    );
+    const recs = records('fault', 200, 2000);
+    await producer.deliver(recs, 10);
+    await until('every record in Firehose', 30_000, () => new Set(delivered(gg).map((d) => d.id)).size === recs.length);
+    const got = delivered(gg).map((d) => d.id);
+    assert.deepEqual([...got].sort(), recs.map((r) => r.id), 'each id once, none missing');
+    assert.ok(gg.aws.firehose.records(STREAM).length < recs.length, 'several lines per Firehose record');
+    const last = await until('metrics with every record sent', 10_000, () => metrics(gg).find((m) => m.sent.records === recs.length));
+    assert.equal(last.failedCalls.InternalFailure, 1);
+    assert.equal(last.failedCalls.ServiceUnavailableException, 1);
+    assert.equal(last.failedCalls.ThrottlingException, 1);
+    assert.deepEqual(last.failedRecords, { ServiceUnavailableException: 2 });
+    assert.deepEqual(last.lost, { evicted: 0, rejected: 0, corruptBytes: 0 });
+    assert.deepEqual(errors(c), [], 'nothing lost: no ERROR line');
+  }),
+);
+
+test('kill -9 in the middle of an upload: after the restart everything is delivered; a duplicate is the same record', T, () =>
+  withSink({}, async (gg, c, producer) => {
+    let held = 0;
+    gg.aws.firehose.setFaultPolicy(() => (held++ === 0 ? { delayMs: 3000 } : undefined));
+    const recs = records('kill', 60, 1000);
+    await producer.deliver(recs, 20);
+    await until('a call held in flight', 10_000, () => held > 0);
+    const from = c.output.length;
+    c.kill('SIGKILL');
+    await c.waitForOutput(logLine('spool opened'), 20_000, from);
+    const reopened = c.jsonLines().filter((l) => l.msg === 'spool opened; records not yet delivered are sent first').at(-1)!;
+    assert.ok((reopened.records as number) > 0, `records recovered from the spool: ${JSON.stringify(reopened)}`);
+    await c.waitForOutput(logLine('running'), 20_000, from);
+    await until('every record in Firehose', 30_000, () => new Set(delivered(gg).map((d) => d.id)).size === recs.length);
+    // The stalled call of the killed run still completes on the Firehose side: its records were never
+    // journaled as delivered, so the new run sent them too. At least once, never lost.
+    await until('the stalled call landing too', 10_000, () => delivered(gg).length > recs.length);
+    const lines = delivered(gg);
+    const byId = new Map<string, Set<string>>();
+    for (const d of lines) byId.set(d.id, (byId.get(d.id) ?? new Set()).add(d.line));
+    assert.deepEqual([...byId.keys()].sort(), recs.map((r) => r.id));
+    for (const [id, variants] of byId) assert.equal(variants.size, 1, `${id}: every copy is the same record`);
+    assert.equal(c.state, 'RUNNING');
+  }),
+);
+
+test('a full spool evicts the oldest records (counted, at ERROR), keeps running, and delivers later ones once Firehose recovers', T, () =>
+  withSink({ spool: { maxBytes: 1_048_576, segmentBytes: 262_144 } }, async (gg, c, producer) => {
+    gg.aws.firehose.setFaultPolicy(() => ({ fault: { kind: 'internal-failure' } }));
+    const early = records('early', 100, 20_000);
+    await producer.deliver(early, 5);
+    await c.waitForOutput((l) => l.text.includes('"level":"error"') && logLine('spool full: evicted the oldest records')(l), 10_000);
+    const evictedInMetrics = await until('metrics counting evictions', 10_000, () => metrics(gg).find((m) => m.evicted.records > 0));
+    assert.equal(c.state, 'RUNNING');
+    gg.aws.firehose.clearFaults();
+    const later = records('later', 10, 1000);
+    await producer.deliver(later, 5);
+    await until('the later records in Firehose', 30_000, () => later.every((r) => delivered(gg).some((d) => d.id === r.id)));
+    const final = await until('metrics with nothing left to send', 10_000, () => metrics(gg).find((m) => m.spool.records === 0 && m.seq > evictedInMetrics.seq));
+    const evicted = final.evicted.records as number;
+    const logged = errors(c).filter((l) => String(l.msg).startsWith('spool full'));
+    assert.equal(logged.reduce((n, l) => n + (l.records as number), 0), evicted, 'every eviction is logged with its count');
+    assert.ok(logged.every((l) => l.msg === 'spool full: evicted the oldest records to make room (data lost)'));
+    assert.equal(final.lost.evicted, evicted);
+    // The evicted records are exactly the oldest ones; all the others arrived, once.
+    const got = delivered(gg).map((d) => d.id);
+    assert.deepEqual([...got].sort(), [...early.slice(evicted), ...later].map((r) => r.id).sort());
+    assert.ok(evicted > 0 && evicted < early.length);
+  }),
+);
+
+test('a record re-sent after its ack, or while still spooled, is acknowledged again and stored once', T, () =>
+  withSink({}, async (gg, c, producer) => {
+    const [once] = records('once', 1);
+    await producer.deliver([once!], 1);
+    await until('the first delivery', 10_000, () => delivered(gg).some((d) => d.id === once!.id));
+    // The ack got lost, say: the producer sends it again.
+    const acksBefore = producer.ackMessages.length;
+    await producer.put([once!]);
+    await until('the second ack', 5_000, () => producer.ackMessages.slice(acksBefore).some((a) => a.stored.includes(once!.id)));
+    // Held in Firehose for a moment, a record is re-sent while it is still in the spool.
+    gg.aws.firehose.setFaultPolicy(() => ({ delayMs: 1000 }));
+    const [live] = records('live', 1);
+    await producer.deliver([live!], 1);
+    await producer.put([live!]);
+    await until('the third ack', 5_000, () => producer.ackMessages.filter((a) => a.stored.includes(live!.id)).length === 2);
+    gg.aws.firehose.clearFaults();
+    // Records are sent in spool order: once the marker is there, any second copy would be too.
+    const [marker] = records('marker', 1);
+    await producer.deliver([marker!], 1);
+    await until('the marker', 15_000, () => delivered(gg).some((d) => d.id === marker!.id));
+    const got = delivered(gg).map((d) => d.id);
+    assert.deepEqual(got.sort(), [live!.id, marker!.id, once!.id]);
+    const m = await until('metrics counting the duplicates', 5_000, () => metrics(gg).find((x) => x.duplicates === 2));
+    assert.equal(m.stored, 3);
+    assert.deepEqual(errors(c), []);
+    // SIGTERM: nothing in flight, so it stops at once, cleanly.
+    const stop = await c.stop();
+    assert.deepEqual([stop.code, stop.killed], [0, false]);
+    await c.waitForOutput(logLine('stopped cleanly'), 1_000);
+  }),
+);
+
+test('an invalid configuration stops the start with every problem, its path and its fix', T, async () => {
+  const gg = await LocalGreengrass.start({ thingName: THING });
+  try {
+    const c = await gg.deploy({
+      recipePath: built.recipePath,
+      artifactDir: built.artifactDir,
+      configurationUpdate: { merge: { deliveryStreamName: 'no spaces allowed', spool: { maxBytes: 1000 } } },
+    });
+    const line = await c.waitForOutput(logLine('the sink cannot run'), 20_000);
+    const issues = JSON.parse(line.text).issues as { path: string; message: string; fix: string }[];
+    assert.deepEqual(issues.map((i) => i.path), ['/deliveryStreamName', '/spool/maxBytes']);
+    assert.ok(issues.every((i) => i.fix.length > 10));
+    await c.waitForState(['ERRORED', 'BROKEN'], 10_000);
+  } finally {
+    await gg.close();
+  }
+});
