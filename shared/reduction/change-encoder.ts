@@ -3,6 +3,8 @@
 // optionally, when the tag has been silent for its heartbeat. Values are compared with `===`, so
 // strings compare by content. The last sent values cannot live in a typed array; they are kept in
 // one plain array indexed by tag, which stores references and allocates nothing per sample.
+// `keepAlive(asOfMs)` repeats a tag's last point when its heartbeat is due and the caller vouches
+// that the source was alive (see DeadbandEncoder.keepAlive: the same rules).
 
 import { type Emit, droppedSnapshot } from './contracts';
 import { ReductionConfigError } from './errors';
@@ -16,6 +18,7 @@ import {
   REASON_CHANGE,
   REASON_FIRST,
   REASON_HEARTBEAT,
+  REASON_KEEP_ALIVE,
   REASON_STATUS,
 } from './point-queue';
 
@@ -23,7 +26,10 @@ import {
 export type ChangeValue = boolean | string | number;
 
 export interface ChangeTagConfig {
-  /** Longest silence, ms: a sample at or after lastSentTime + heartbeatMs is sent unchanged. 0 or omitted: none. */
+  /**
+   * Longest silence, ms: a sample at or after lastSentTime + heartbeatMs is sent unchanged, and
+   * `keepAlive(asOfMs)` repeats the last point once asOfMs reaches it. 0 or omitted: none.
+   */
   heartbeatMs?: number;
 }
 
@@ -62,6 +68,8 @@ export class ChangeEncoder {
   private readonly sentTime: Float64Array;
   /** Severity and sub-code of the last sent status; info bits ignored, as in DeadbandEncoder. */
   private readonly sentKey: Int32Array;
+  /** The whole status code of the last point: what a keep-alive repeats. */
+  private readonly sentStatus: Uint32Array;
   private readonly pendingSuppressed: Float64Array;
   private readonly queue: PointQueue;
 
@@ -71,6 +79,7 @@ export class ChangeEncoder {
   private emitted = 0;
   private suppressedTotal = 0;
   private pointsLost = 0;
+  private keepAlives = 0;
 
   /** The one record passed to every `emit` call; the callee copies what it keeps. */
   private readonly out: ChangePoint = { tag: 0, sourceTimeMs: 0, value: null, statusCode: 0, suppressed: 0, reason: 'first' };
@@ -95,6 +104,7 @@ export class ChangeEncoder {
     this.sentValue = new Array<unknown>(n).fill(null);
     this.sentTime = new Float64Array(n).fill(NaN);
     this.sentKey = new Int32Array(n).fill(NOTHING_SENT);
+    this.sentStatus = new Uint32Array(n);
     this.pendingSuppressed = new Float64Array(n);
     this.queue = new PointQueue(n, limit, true);
   }
@@ -152,8 +162,44 @@ export class ChangeEncoder {
     q.reason[i] = reason;
     this.pendingSuppressed[tag] = 0;
     this.sentKey[tag] = key;
+    this.sentStatus[tag] = statusCode;
     this.sentTime[tag] = sourceTimeMs;
     if (good) this.sentValue[tag] = value;
+  }
+
+  /**
+   * Queues a keep-alive point (reason `keepAlive`, time `asOfMs`) for every tag whose heartbeat is
+   * due at `asOfMs`, repeating its last point's value (null after a status-only point) and status
+   * code; the next `flush` emits them. Same contract as DeadbandEncoder.keepAlive: the caller
+   * vouches that the source would have reported any change before `asOfMs`; tags with no heartbeat
+   * or nothing sent get none; at most one per tag and call.
+   */
+  keepAlive(asOfMs: number): void {
+    if (!Number.isFinite(asOfMs)) return;
+    const q = this.queue;
+    let made = 0;
+    let lost = 0;
+    for (let tag = 0; tag < this.tagCount; tag++) {
+      // NaN (nothing sent, or a tag of no stage) and Infinity (no heartbeat) both fail the test.
+      if (!(asOfMs >= this.sentTime[tag]! + this.heartbeat[tag]!)) continue;
+      const i = q.reserve();
+      if (i < 0) {
+        lost++;
+        continue;
+      }
+      const status = this.sentStatus[tag]!;
+      q.tag[i] = tag;
+      q.time[i] = asOfMs;
+      q.values[i] = status >>> 30 === 0 ? this.sentValue[tag] : null;
+      q.status[i] = status;
+      q.suppressed[i] = this.pendingSuppressed[tag]!;
+      q.reason[i] = REASON_KEEP_ALIVE;
+      this.pendingSuppressed[tag] = 0;
+      this.sentTime[tag] = asOfMs;
+      made++;
+    }
+    this.keepAlives += made;
+    this.pointsLost += lost;
   }
 
   /** Emits the points queued since the last flush, in order. `nowMs` is unused, as in DeadbandEncoder. */
@@ -181,6 +227,7 @@ export class ChangeEncoder {
       dropped: droppedSnapshot(ENCODER_DROP_REASONS, this.dropCounts),
       suppressed: this.suppressedTotal,
       pointsLost: this.pointsLost,
+      keepAlives: this.keepAlives,
     };
   }
 }

@@ -1,8 +1,9 @@
 // What every reduction stage promises, and what the component runtime promises in return.
 //
 // The runtime guarantees:
-// - `add`, `flush` and `counters` of one stage instance are never called concurrently
-//   (they are not re-entrant either: `emit` must not call back into the stage that called it).
+// - `add`, `flush` and `counters` (and the encoders' `keepAlive`) of one stage instance are never
+//   called concurrently (they are not re-entrant either: `emit` must not call back into the stage
+//   that called it).
 // - It owns the clock: stages never read `Date.now()` or set timers. The runtime calls `add` per
 //   sample and `flush(nowMs, emit)` on its ticks; all window and heartbeat decisions use the
 //   sample's source time or the `nowMs` it passes, so they are reproducible with exact numbers.

@@ -3,6 +3,10 @@
 // been silent for its heartbeat. Comparing with the last sent value (not the last received one)
 // means a slow drift is still sent once it adds up, so a cloud that holds each point's value until
 // the next point reconstructs every Good sample to within `deadband` engineering units.
+//
+// Heartbeats are decided on samples, which a server reporting only changes never sends for a value
+// that stays put. `keepAlive(asOfMs)` covers that case: on the caller's word that the source was
+// alive and reporting changes up to `asOfMs`, a tag whose heartbeat is due repeats its last point.
 
 import { type Emit, droppedSnapshot } from './contracts';
 import { ReductionConfigError } from './errors';
@@ -17,13 +21,15 @@ import {
   REASON_DEADBAND,
   REASON_FIRST,
   REASON_HEARTBEAT,
+  REASON_KEEP_ALIVE,
   REASON_STATUS,
 } from './point-queue';
 
 /**
  * Per tag: an absolute deadband in engineering units, or a percent of the tag's range
  * (percent * (rangeMax - rangeMin) / 100). `heartbeatMs` is the longest silence: a sample at or
- * after lastSentTime + heartbeatMs is sent even inside the deadband. Omitted or 0: no heartbeat.
+ * after lastSentTime + heartbeatMs is sent even inside the deadband, and `keepAlive(asOfMs)` repeats
+ * the last point once asOfMs reaches lastSentTime + heartbeatMs. Omitted or 0: no heartbeat.
  */
 export type DeadbandTagConfig =
   | { mode: 'absolute'; deadband: number; heartbeatMs?: number }
@@ -74,6 +80,9 @@ export class DeadbandEncoder {
    * the tag's condition worth a point of its own.
    */
   private readonly sentKey: Int32Array;
+  /** The whole status code and the deadband of the last point: what a keep-alive repeats. */
+  private readonly sentStatus: Uint32Array;
+  private readonly sentDeadband: Float64Array;
   private readonly pendingSuppressed: Float64Array;
   private readonly queue: PointQueue;
 
@@ -83,6 +92,7 @@ export class DeadbandEncoder {
   private emitted = 0;
   private suppressedTotal = 0;
   private pointsLost = 0;
+  private keepAlives = 0;
 
   /** The one record passed to every `emit` call; the callee copies what it keeps. */
   private readonly out: DeadbandPoint = { tag: 0, sourceTimeMs: 0, value: null, statusCode: 0, suppressed: 0, deadband: 0, reason: 'first' };
@@ -109,6 +119,8 @@ export class DeadbandEncoder {
     this.sentValue = new Float64Array(n).fill(NaN);
     this.sentTime = new Float64Array(n).fill(NaN);
     this.sentKey = new Int32Array(n).fill(NOTHING_SENT);
+    this.sentStatus = new Uint32Array(n);
+    this.sentDeadband = new Float64Array(n);
     this.pendingSuppressed = new Float64Array(n);
     this.queue = new PointQueue(n, limit, false);
   }
@@ -217,14 +229,64 @@ export class DeadbandEncoder {
     q.deadband[i] = this.deadband[tag]!;
     this.pendingSuppressed[tag] = 0;
     this.sentKey[tag] = key;
+    this.sentStatus[tag] = statusCode;
+    this.sentDeadband[tag] = this.deadband[tag]!;
     this.sentTime[tag] = sourceTimeMs;
     if (good) this.sentValue[tag] = value;
   }
 
   /**
+   * Queues a keep-alive point for every tag whose heartbeat is due at `asOfMs` (asOfMs >=
+   * lastSentTime + heartbeatMs); the next `flush` emits them after the points already queued.
+   *
+   * The caller vouches that the source was alive up to `asOfMs` and would have delivered any change
+   * of value or status before it (for OPC UA: a Publish response, data or keep-alive, received once
+   * every monitored item had reported its initial value). "No sample" then means "no change", so
+   * the point repeats the tag's last point as it was sent: its value (null for a status-only point:
+   * a Bad or Uncertain tag is repeated as still Bad, which asserts no value), its status code and
+   * the deadband it was decided with, which still bounds the current value even if `setDeadband`
+   * changed the deadband since (the tag then stays marked: its next sample is sent with reason
+   * `deadband`). The point's time is `asOfMs`, which must be in the clock of the samples' source
+   * times (see README). `suppressed` carries the samples suppressed since the previous point. Tags
+   * with no heartbeat or nothing sent yet (no value to repeat) get none; a tag gets at most one per
+   * call, so a late call never makes a burst. Scans every tag: once per tick, not per sample. A
+   * non-finite `asOfMs` does nothing.
+   */
+  keepAlive(asOfMs: number): void {
+    if (!Number.isFinite(asOfMs)) return;
+    const q = this.queue;
+    let made = 0;
+    let lost = 0;
+    for (let tag = 0; tag < this.tagCount; tag++) {
+      // NaN (nothing sent, or a tag of no stage) and Infinity (no heartbeat) both fail the test.
+      if (!(asOfMs >= this.sentTime[tag]! + this.heartbeat[tag]!)) continue;
+      const i = q.reserve();
+      if (i < 0) {
+        // As for a sample: the state stays, and the next call tries again.
+        lost++;
+        continue;
+      }
+      const status = this.sentStatus[tag]!;
+      q.tag[i] = tag;
+      q.time[i] = asOfMs;
+      q.num[i] = status >>> 30 === 0 ? this.sentValue[tag]! : NaN;
+      q.status[i] = status;
+      q.suppressed[i] = this.pendingSuppressed[tag]!;
+      q.reason[i] = REASON_KEEP_ALIVE;
+      q.deadband[i] = this.sentDeadband[tag]!;
+      this.pendingSuppressed[tag] = 0;
+      this.sentTime[tag] = asOfMs;
+      made++;
+    }
+    this.keepAlives += made;
+    this.pointsLost += lost;
+  }
+
+  /**
    * Emits the points queued since the last flush, in the order they were decided. `nowMs` is part
-   * of the common stage contract and unused: heartbeats are decided on source time, by samples, so
-   * a tag that sends nothing at all is never given a made-up point.
+   * of the common stage contract and unused: heartbeats are decided on source time, by samples or
+   * by `keepAlive`, never by the gateway's clock, so a tag is never given a point that no sample and
+   * no word of the source's liveness stands behind.
    */
   flush(_nowMs: number, emit: Emit<DeadbandPoint>): void {
     const q = this.queue;
@@ -252,6 +314,7 @@ export class DeadbandEncoder {
       dropped: droppedSnapshot(ENCODER_DROP_REASONS, this.dropCounts),
       suppressed: this.suppressedTotal,
       pointsLost: this.pointsLost,
+      keepAlives: this.keepAlives,
     };
   }
 }

@@ -9,17 +9,20 @@ export const DEFAULT_MAX_PENDING_POINTS = 1_048_576;
 
 /**
  * Why a point was sent. `first`: the tag's first sample. `change`: the value moved beyond the
- * deadband (or, for ChangeEncoder, changed). `status`: the status changed. `heartbeat`: the tag had
- * been silent for its heartbeat interval. `deadband`: the first sample after the tag's deadband was
- * changed (DeadbandEncoder.setDeadband).
+ * deadband (or, for ChangeEncoder, changed). `status`: the status changed. `heartbeat`: a sample
+ * arrived after the tag had been silent for its heartbeat interval. `deadband`: the first sample
+ * after the tag's deadband was changed (DeadbandEncoder.setDeadband). `keepAlive`: no sample, but
+ * the caller vouched that the source was alive and reporting changes up to the point's time
+ * (`keepAlive(asOfMs)`), so the previous point is repeated: it stands for no sample of its own.
  */
-export type PointReason = 'first' | 'change' | 'status' | 'heartbeat' | 'deadband';
-export const POINT_REASONS: readonly PointReason[] = ['first', 'change', 'status', 'heartbeat', 'deadband'];
+export type PointReason = 'first' | 'change' | 'status' | 'heartbeat' | 'deadband' | 'keepAlive';
+export const POINT_REASONS: readonly PointReason[] = ['first', 'change', 'status', 'heartbeat', 'deadband', 'keepAlive'];
 export const REASON_FIRST = 0;
 export const REASON_CHANGE = 1;
 export const REASON_STATUS = 2;
 export const REASON_HEARTBEAT = 3;
 export const REASON_DEADBAND = 4;
+export const REASON_KEEP_ALIVE = 5;
 
 /** Why an encoder dropped a sample. */
 export type EncoderDropReason = 'unknownTag' | 'invalidStatus' | 'invalidTimestamp' | 'invalidValue';
@@ -29,8 +32,10 @@ export const ENCODER_DROP_REASONS: readonly EncoderDropReason[] = ['unknownTag',
 export interface EncoderCounters extends StageCounters<EncoderDropReason> {
   /** Valid samples deliberately not sent (inside the deadband or unchanged). */
   suppressed: number;
-  /** Points that could not be queued because the queue was full; the tag retries on its next sample. */
+  /** Points that could not be queued because the queue was full; the tag retries on its next sample (or keep-alive). */
   pointsLost: number;
+  /** Points made by `keepAlive` (reason `keepAlive`): repeats, not samples. */
+  keepAlives: number;
 }
 
 /** The struct-of-arrays queue itself; encoders write slots they `reserve` and read them back in `flush`. */

@@ -1,7 +1,7 @@
 // NodeOpcUaSource against the simulated plant, through the real node-opcua client and the real AWS
 // SDK (local Secrets Manager behind the local token exchange service): pinned server certificates,
 // identity rejection and secret rotation, chunked monitored items, plant restart, the no-data
-// watchdog, refused tags, and the read-only proof.
+// watchdog (and the keep-alives that satisfy it on a quiet plant), refused tags, and the read-only proof.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -11,7 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { SecretsManagerCredentialSource } from '../../components/opcua-collector/src/credentials';
 import type { CollectorConfig, ServerTrust, TagConfig } from '../../components/opcua-collector/src/config-types';
 import { NodeOpcUaSource } from '../../components/opcua-collector/src/opcua';
-import type { CredentialSource, Logger } from '../../components/opcua-collector/src/ports';
+import { CollectorPipeline } from '../../components/opcua-collector/src/pipeline';
+import type { CredentialSource, Logger, SampleSink } from '../../components/opcua-collector/src/ports';
+import { decode } from '../unit/shared/publish/helpers';
 import { LocalAws, type ClientEnv } from '../harness/aws/local-aws';
 import { SimulatedPlant } from '../harness/plant/plant';
 import { TICK_MS, tickOf } from '../harness/plant/signals';
@@ -113,6 +115,8 @@ function tagsOf(p: SimulatedPlant, extra: TagConfig[] = []): TagConfig[] {
 function configFor(p: SimulatedPlant, o: { trust?: Partial<ServerTrust>; tags?: TagConfig[]; noDataTimeoutMs?: number } = {}): CollectorConfig {
   return {
     endpointUrl: p.endpointUrl,
+    allowedEndpoints: [],
+    mode: 'active',
     securityMode: 'SignAndEncrypt',
     securityPolicy: 'Basic256Sha256',
     allowInsecure: false,
@@ -135,6 +139,18 @@ function configFor(p: SimulatedPlant, o: { trust?: Partial<ServerTrust>; tags?: 
       rmsFields: ['rms'],
     },
     metrics: { topic: 'conduit/{thingName}/metrics', intervalSec: 60 },
+    burst: {
+      preTriggerSec: 60,
+      postTriggerSec: 10,
+      cooldownSec: 60,
+      maxCapturesPerHour: 30,
+      maxCaptureSec: 300,
+      alarmTopic: 'conduit/{thingName}/alarms',
+      sinkTopic: 'conduit/firehose-sink/put',
+      sinkAckTopic: 'conduit/firehose-sink/ack',
+      ackTimeoutMs: 10_000,
+      maxPendingBytes: 67_108_864,
+    },
     watchdog: { noDataTimeoutMs: o.noDataTimeoutMs ?? 10_000 },
     reconnect: { initialDelayMs: 200, maxDelayMs: 1_000 },
     logLevel: 'debug',
@@ -147,13 +163,16 @@ interface Running {
   samples: Sample[];
 }
 
-async function startSource(config: CollectorConfig, creds: CredentialSource = credentials): Promise<Running> {
+async function startSource(config: CollectorConfig, creds: CredentialSource = credentials, alsoTo?: SampleSink): Promise<Running> {
   const logger = new TestLogger();
   const samples: Sample[] = [];
   const source = new NodeOpcUaSource({
     config,
     credentials: creds,
-    sink: (tag, ms, value, status) => samples.push({ tag, ms, value, status }),
+    sink: (tag, ms, value, status) => {
+      samples.push({ tag, ms, value, status });
+      alsoTo?.(tag, ms, value, status);
+    },
     logger,
     workDir: collectorDir,
     random: () => 0.5,
@@ -375,8 +394,11 @@ describe('NodeOpcUaSource against the simulated plant', () => {
     }
   });
 
-  test('a paused plant (session up, no data) trips the watchdog, which reconnects', { timeout: 60_000 }, async (t) => {
-    const config = configFor(plant, { trust: { thumbprints: [plant.certificateThumbprint] }, noDataTimeoutMs: 1_500 });
+  test('a paused plant (session up, no data) trips the watchdog, which reconnects, when rms tags expect data', { timeout: 60_000 }, async (t) => {
+    // The vibration tags as rms tags: they must deliver, so keep-alives alone do not satisfy the watchdog.
+    const tags = tagsOf(plant).map((tag): TagConfig => (/\.Vib/.test(tag.name) ? { ...tag, mode: 'rms' } : tag));
+    assert.ok(tags.some((tag) => tag.mode === 'rms'));
+    const config = configFor(plant, { trust: { thumbprints: [plant.certificateThumbprint] }, noDataTimeoutMs: 1_500, tags });
     const r = await startSource(config);
     try {
       await waitUntil('first samples', () => r.samples.length > 0, 20_000);
@@ -393,6 +415,58 @@ describe('NodeOpcUaSource against the simulated plant', () => {
       t.diagnostic(`data ${resumeMs} ms after resume; paused ${resumedAt - pausedAt} ms`);
       assert.equal(r.source.state, 'connected');
       assertExactValues(plant, config, r.samples);
+    } finally {
+      await stopSource(r);
+    }
+  });
+
+  test('a paused plant with only deadband and change tags: keep-alives keep the session, and every tag repeats its last value as of the last keep-alive', { timeout: 60_000 }, async (t) => {
+    const tags = tagsOf(plant).map((tag): TagConfig => (/\.(Temp|Press)/.test(tag.name) ? { ...tag, mode: 'deadband', deadband: { kind: 'absolute', value: 0.5 }, heartbeatMs: 2_000 } : { ...tag, heartbeatMs: 2_000 }));
+    // A keep-alive every 1.5 s (3 publishing intervals, a third of the timeout): a late one does not trip it.
+    const config = configFor(plant, { trust: { thumbprints: [plant.certificateThumbprint] }, noDataTimeoutMs: 4_500, tags });
+    const pipeline = new CollectorPipeline(config, { thingName: 'gw-e2e', runId: 'run-keepalive' });
+    const r = await startSource(config, credentials, pipeline.onSample);
+    try {
+      await waitUntil('samples of every tag', () => tagsWithData(r.samples).size === config.tags.length, 20_000);
+      await waitUntil('a vouched-for time', () => r.source.aliveAsOfMs !== undefined, 10_000);
+      assert.equal(r.logger.find(/subscription keep-alive/, 'warn').length, 0);
+      const sessionsBefore = (await plant.requestCounts()).createSession;
+      const frozenMs = (await plant.pause()) * TICK_MS;
+      const pausedAt = Date.now();
+      await sleep(7_000);
+      const asOf = r.source.aliveAsOfMs ?? NaN;
+      t.diagnostic(`paused 7 s: aliveAsOfMs ${asOf - frozenMs} ms after the frozen tick, last sign of life ${Date.now() - (r.source.lastAliveAtMs ?? 0)} ms ago`);
+      assert.equal(r.source.counters().watchdogResets, 0);
+      assert.equal(r.source.state, 'connected');
+      assert.equal((await plant.requestCounts()).createSession, sessionsBefore, 'no new session');
+      assert.ok((r.source.lastAliveAtMs ?? 0) > pausedAt + 4_000, 'keep-alives arrived during the pause');
+      assert.ok((r.source.lastDataReceivedAtMs ?? Infinity) < pausedAt + 1_500, 'no data during the pause');
+      // In the source times' clock (the same host's here): well past the frozen tick, not in the future.
+      assert.ok(asOf > frozenMs + 4_000 && asOf <= Date.now() + 1_000, `aliveAsOfMs ${asOf}, frozen at ${frozenMs}`);
+      assert.ok(r.samples.every((s) => s.ms <= frozenMs));
+
+      // The pipeline, as the runtime drives it: every tag repeats its last value at aliveAsOfMs.
+      const rows = pipeline
+        .tick(Date.now(), false, asOf)
+        .filter((m) => m.stream === 'deadband' || m.stream === 'change')
+        .flatMap((m) => decode(m.payload).rows);
+      const keepAlives = rows.filter((row) => row.time === asOf).map((row) => ({ tag: row.tag as number, value: row.value }));
+      assert.ok(rows.length > keepAlives.length, 'the points before the pause come first');
+      assert.deepEqual(
+        keepAlives.map((k) => k.tag).sort((a, b) => a - b),
+        config.tags.map((_, i) => i),
+        'one keep-alive row per tag',
+      );
+      for (const k of keepAlives) {
+        const last = r.samples.filter((s) => s.tag === k.tag).at(-1);
+        const tag = config.tags[k.tag]!;
+        // Deadband tags repeat the last sent value, within the deadband of the last sample.
+        if (tag.mode === 'deadband') assert.ok(Math.abs((k.value as number) - (last?.value as number)) <= 0.5, `${tag.name}: ${k.value} vs ${last?.value}`);
+        // Numbers are published to 10 significant digits.
+        else if (typeof last?.value === 'number') assert.ok(Math.abs((k.value as number) - last.value) <= 1e-9 * Math.abs(last.value), `${tag.name}: ${k.value} vs ${last.value}`);
+        else assert.equal(k.value, last?.value, tag.name);
+      }
+      await plant.resume();
     } finally {
       await stopSource(r);
     }

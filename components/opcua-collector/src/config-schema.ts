@@ -368,7 +368,12 @@ export const COLLECTOR_CONFIG_SCHEMA = {
       additionalProperties: false,
       default: {},
       properties: {
-        noDataTimeoutMs: ms('A connected session that delivers no data for this long is reconnected, ms; at least 2 x sampling.publishingIntervalMs.', 1_000, 3_600_000, 15_000),
+        noDataTimeoutMs: ms(
+          'A connected session that shows no sign of life for this long is reconnected, ms. With rms tags (which must deliver every sampling interval) only data counts; with only deadband and change tags, subscription keep-alives count too, so keep it at least 6 x sampling.publishingIntervalMs (and 2 x in any case).',
+          1_000,
+          3_600_000,
+          15_000,
+        ),
       },
     },
     reconnect: {

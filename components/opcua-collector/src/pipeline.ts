@@ -17,6 +17,7 @@ import {
 import { BatchEncoder, type EncodedMessage } from '../../../shared/publish';
 import type { CollectorConfig, TagConfig } from './config-types';
 import { type EuRange, type EuRangeReading, needsEuRange } from './eu-range';
+import { CollectorBurst } from './burst';
 
 const RMS = 0;
 const DEADBAND = 1;
@@ -31,6 +32,8 @@ const RANGE_MISSING = 3; // the server had no usable EURange: deadband 0
 export interface PipelineIdentity {
   thingName: string;
   runId: string;
+  /** Where each telemetry stream's seq starts: a pipeline replacing another in the same run continues its sequences. */
+  firstSeq?: Partial<Record<'rms' | 'deadband' | 'change', number>>;
 }
 
 /** A deadband tag's setting in engineering units, resolved from a percent of its range. */
@@ -90,6 +93,9 @@ export class CollectorPipeline {
   private readonly deadband: DeadbandEncoder;
   private readonly change: ChangeEncoder;
   readonly encoder: BatchEncoder;
+  /** Alarms and raw captures of the tags that have an alarm. */
+  readonly burst: CollectorBurst;
+  private readonly ringed: Uint8Array;
   private readonly mode: Uint8Array;
   /** RANGE_* per tag. */
   private readonly rangeState: Uint8Array;
@@ -109,6 +115,7 @@ export class CollectorPipeline {
     if (r.status === 'noData') this.samplingGaps += this.expected[r.tag]! * r.windowsMissed;
     else if (this.windowSeen[r.tag] === 1 && !this.closingAll) this.samplingGaps += Math.max(0, this.expected[r.tag]! - r.count - r.badCount);
     this.windowSeen[r.tag] = 1;
+    if (this.ringed[r.tag] === 1) this.burst.onRmsWindow(r.tag, r.windowStartMs, r.windowEndMs, r.rms ?? NaN);
     this.encoder.addRms(r);
     this.points++;
   };
@@ -147,10 +154,13 @@ export class CollectorPipeline {
       area: config.area,
       mappingVersion: config.mappingVersion,
       runId: identity.runId,
+      ...(identity.firstSeq ? { firstSeq: identity.firstSeq } : {}),
       maxMessageBytes: config.publish.maxMessageBytes,
       significantDigits: config.publish.significantDigits,
       rmsFields: config.publish.rmsFields,
     });
+    this.burst = new CollectorBurst(config, identity.runId);
+    this.ringed = this.burst.ringed;
     // Samples of a window arrive with the subscription's next publish; allow one more interval.
     this.latenessMs = 2 * config.sampling.publishingIntervalMs + 500;
   }
@@ -161,6 +171,7 @@ export class CollectorPipeline {
     if (code !== Gate.VALUE && code !== Gate.STATUS_ONLY) return;
     if (sourceTimeMs > this.maxSourceTimeMs) this.maxSourceTimeMs = sourceTimeMs;
     const good = code === Gate.VALUE;
+    if (this.ringed[tag] === 1) this.burst.onSample(tag, sourceTimeMs, good ? (value as number) : NaN, statusCode);
     switch (this.mode[tag]) {
       case RMS:
         this.rms.add(tag, sourceTimeMs, good ? (value as number) : NaN, statusCode);
@@ -221,8 +232,13 @@ export class CollectorPipeline {
   /**
    * Flushes what the event-time watermark has closed and returns the messages ready to publish.
    * `final` (at shutdown) also closes the windows still open, as partial windows.
+   *
+   * `aliveAsOfMs`: the source's word that it delivered every change up to that time, in the clock
+   * of the samples' source times (NodeOpcUaSource.aliveAsOfMs); deadband and change tags whose
+   * heartbeat is due then repeat their last point (reason `keepAlive`).
+   * Undefined: no keep-alive, heartbeats only come with samples.
    */
-  tick(nowMs: number, final = false): EncodedMessage[] {
+  tick(nowMs: number, final = false, aliveAsOfMs?: number): EncodedMessage[] {
     if (Number.isFinite(this.maxSourceTimeMs)) {
       // Windows that later samples closed since the last tick are complete: their missing samples
       // are gaps even at shutdown, so they are drained (a non-finite watermark) before closingAll.
@@ -230,6 +246,14 @@ export class CollectorPipeline {
       this.closingAll = final;
       this.rms.flush(final ? this.closingWatermark() : this.maxSourceTimeMs - this.latenessMs, this.emitRms);
       this.closingAll = false;
+    }
+    // After the windows: an alarm raised by one of them has started its capture by now.
+    if (final) this.burst.closeAll();
+    else if (Number.isFinite(this.maxSourceTimeMs)) this.burst.flush(this.maxSourceTimeMs - this.latenessMs);
+    // Queued before the flushes, so keep-alives leave in this tick's messages, after the tag's real points.
+    if (aliveAsOfMs !== undefined) {
+      this.deadband.keepAlive(aliveAsOfMs);
+      this.change.keepAlive(aliveAsOfMs);
     }
     this.deadband.flush(nowMs, (p) => {
       this.encoder.addDeadband(p);

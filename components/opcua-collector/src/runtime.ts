@@ -26,7 +26,11 @@ export interface RuntimeOptions {
   pipeline: CollectorPipeline;
   publisher: IotCorePublisher & { readonly connected?: boolean; reconnects?: number };
   logger: Logger;
-  source?: OpcUaSource & { lastDataReceivedAtMs?: number | undefined };
+  /**
+   * `aliveAsOfMs`: how far (source clock) the server has confirmed that quiet tags are unchanged; deadband
+   * and change tags repeat their last point as a keep-alive heartbeat up to it (none when undefined).
+   */
+  source?: OpcUaSource & { lastDataReceivedAtMs?: number | undefined; aliveAsOfMs?: number | undefined };
   /** Where finished captures go (conduit.FirehoseSink); without it captures are counted and dropped. */
   handoff?: CaptureHandoff;
   /** The publisher refused for good in a way only a new deployment can fix (accessControl). */
@@ -145,7 +149,7 @@ export class CollectorRuntime {
     // A deadband resolved from the server's EURange after the mapping was queued: publish it again,
     // ahead of the points that carry the new deadband.
     if (this.o.pipeline.deadbandRevision !== this.mappingRevision) this.enqueueMapping();
-    this.enqueueTelemetry(this.o.pipeline.tick(this.now(), final));
+    this.enqueueTelemetry(this.o.pipeline.tick(this.now(), final, this.o.source?.aliveAsOfMs));
     this.handleBurst();
     this.pump();
   }

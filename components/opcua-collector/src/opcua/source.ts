@@ -10,7 +10,12 @@
 // Republish the notifications the server still holds. The server only holds queueSize values per item
 // (about two publishing intervals), so that recovers at most ~1 s of data per blip; we accept the gap
 // for a path that is the same every time. The watchdog covers what no event reports: a session that
-// stays "connected" while no data change arrives (keep-alives do not count).
+// stays "connected" while nothing arrives. What counts as arriving depends on the tags: rms tags
+// change at every 100 ms sample, so with any of them only data counts (a server can keep a
+// subscription alive with keep-alives while its items deliver nothing: the failure the watchdog is
+// for). With only deadband and change tags, a quiet plant sends no data at all for as long as nothing
+// changes, so the subscription's keep-alives count too, once the items have delivered their initial
+// values on this connection (see watchdogLastSignMs).
 //
 // Every session also reads the EURange of the tags whose percent deadband has no configured range
 // (eu-range.ts), so a range changed on the server is picked up at the next reconnect.
@@ -24,7 +29,7 @@ import { Backoff } from '../../../../shared/backoff';
 import { ensureClientCertificate, type ClientIdentity } from './certificates';
 import { readEuRanges } from './eu-range';
 import { ConnectFailure, OpcUaConnection, messageOf, withTimeout } from './session';
-import { SampleDispatcher, subscribeTags, type SubscribeResult } from './subscription';
+import { SampleDispatcher, subscribeTags, watchdogLastSignMs, type SubscribeResult } from './subscription';
 import { ServerTrustPolicy, type TrustVerdict } from './trust';
 
 /** A connect that has not produced a subscription by then is abandoned and retried, ms. */
@@ -91,6 +96,8 @@ export class NodeOpcUaSource implements OpcUaSource {
   /** Tags whose refusal by the server was already logged at warn; later refusals go to debug. */
   private readonly reportedItemFailures = new Set<number>();
   private lastDataAt: number | undefined;
+  private lastAliveAt: number | undefined;
+  private aliveAsOf: number | undefined;
 
   constructor(o: NodeOpcUaSourceOptions) {
     this.config = o.config;
@@ -116,6 +123,30 @@ export class NodeOpcUaSource implements OpcUaSource {
   /** Date.now() of the last Publish response with data changes, on any connection; undefined before the first. */
   get lastDataReceivedAtMs(): number | undefined {
     return this.attempt?.dispatcher?.lastDataAtMs || this.lastDataAt;
+  }
+
+  /**
+   * Date.now() of the last sign of life of the server, on any connection: a Publish response with
+   * data changes or a keep-alive. Undefined before the first. In the gateway's clock: for the
+   * metrics and for comparing with Date.now(), not for the keep-alive points (see aliveAsOfMs).
+   */
+  get lastAliveAtMs(): number | undefined {
+    return this.attempt?.dispatcher?.lastAliveAtMs || this.lastAliveAt;
+  }
+
+  /**
+   * Up to when, in the clock of the samples' source times, the server has vouched that no tag had
+   * a change it did not deliver: the arrival of the newest complete Publish response (data or
+   * keep-alive) received once every monitored item of its connection had reported, moved into the
+   * source's clock (SampleDispatcher.aliveAsOfMs). Undefined before the first; kept while
+   * disconnected (the claim stays true, it just stops moving). The runtime passes it to
+   * CollectorPipeline.tick as `aliveAsOfMs`. Not the gateway's clock: keep-alive points sit among
+   * points stamped with source times, and a source clock minutes off the gateway's would misplace
+   * them (before the tag's last point, or after its next change).
+   */
+  get aliveAsOfMs(): number | undefined {
+    const current = this.attempt?.dispatcher?.aliveAsOfMs;
+    return current !== undefined && Number.isFinite(current) ? current : this.aliveAsOf;
   }
 
   /** SHA-1 thumbprint of the client certificate (after start()). */
@@ -197,8 +228,11 @@ export class NodeOpcUaSource implements OpcUaSource {
       clearTimeout(deadline);
       const reason = await this.serve(attempt, subscribed, connectedAt, ended);
       if (attempt.dispatcher) {
-        attempt.dispatcher.open = false;
-        this.lastDataAt = attempt.dispatcher.lastDataAtMs || this.lastDataAt;
+        const d = attempt.dispatcher;
+        d.open = false;
+        this.lastDataAt = d.lastDataAtMs || this.lastDataAt;
+        this.lastAliveAt = d.lastAliveAtMs || this.lastAliveAt;
+        if (Number.isFinite(d.aliveAsOfMs)) this.aliveAsOf = d.aliveAsOfMs;
       }
       if (!this.stopping) this.logger.warn({ endpoint, reason }, 'disconnected from the OPC UA server');
       subscribed.subscription.detach();
@@ -273,7 +307,7 @@ export class NodeOpcUaSource implements OpcUaSource {
       await connection.close();
       return undefined;
     }
-    const dispatcher = new SampleDispatcher(this.sink, this.c);
+    const dispatcher = new SampleDispatcher(this.sink, this.c, this.config.tags.length, this.config.sampling.maxNotificationsPerPublish);
     attempt.dispatcher = dispatcher;
     // Sent before the subscription and not awaited: data never waits for it. The answer normally
     // arrives long before the first Publish response, so the first points already carry the
@@ -305,6 +339,14 @@ export class NodeOpcUaSource implements OpcUaSource {
       if (first) this.logger.warn(fields, 'the OPC UA server refused to monitor a tag; the other tags keep working');
       else this.logger.debug(fields, 'the OPC UA server refused to monitor a tag again');
     }
+    // Only keep-alives show a quiet plant is alive: fewer than two per timeout, and one late keep-alive resets the session.
+    const timeoutMs = this.config.watchdog.noDataTimeoutMs;
+    if (!expectsData(this.config, subscribed) && subscribed.monitored > 0 && !(subscribed.keepAliveMs * 2 <= timeoutMs)) {
+      this.logger.warn(
+        { endpoint, keepAliveMs: subscribed.keepAliveMs, noDataTimeoutMs: timeoutMs, fix: `set watchdog.noDataTimeoutMs to at least ${3 * subscribed.keepAliveMs}` },
+        'the subscription keep-alive (as the server revised it) is more than half of watchdog.noDataTimeoutMs: a quiet plant may be taken for a silent session',
+      );
+    }
     if (this.connectedOnce) this.c.reconnects++;
     this.connectedOnce = true;
     this.currentState = 'connected';
@@ -317,6 +359,7 @@ export class NodeOpcUaSource implements OpcUaSource {
         failed: subscribed.failures.length,
         createMonitoredItemsCalls: subscribed.calls,
         itemsPerCall: subscribed.itemsPerCall,
+        keepAliveMs: subscribed.keepAliveMs,
         reconnects: this.c.reconnects,
       },
       'connected to the OPC UA server and subscribed',
@@ -351,24 +394,25 @@ export class NodeOpcUaSource implements OpcUaSource {
     const dispatcher = attempt.dispatcher;
     if (!dispatcher) return 'no dispatcher';
     const timeoutMs = this.config.watchdog.noDataTimeoutMs;
+    const dataExpected = expectsData(this.config, subscribed);
     // Until the first data change the watchdog counts from the moment the items exist.
     let healthy = false;
     const check = (): void => {
-      const last = dispatcher.lastDataAtMs;
-      // Success is data, not a session: a server that accepts sessions but never delivers keeps backing off.
-      if (!healthy && (last > 0 || subscribed.monitored === 0)) {
+      // Success is data, not a session: a server that accepts sessions but never delivers keeps
+      // backing off. Every item sends its initial value, so this holds for quiet plants too.
+      if (!healthy && (dispatcher.lastDataAtMs > 0 || subscribed.monitored === 0)) {
         healthy = true;
         this.backoff.reset();
       }
       if (subscribed.monitored === 0) return;
-      const silentMs = Date.now() - (last > 0 ? last : connectedAt);
+      const silentMs = Date.now() - watchdogLastSignMs(dispatcher, connectedAt, dataExpected);
       if (silentMs < timeoutMs) return;
       this.c.watchdogResets++;
       this.logger.warn(
-        { endpoint: this.config.endpointUrl, silentMs, noDataTimeoutMs: timeoutMs, monitored: subscribed.monitored },
-        'watchdog: the session is up but no data arrived; reconnecting',
+        { endpoint: this.config.endpointUrl, silentMs, noDataTimeoutMs: timeoutMs, monitored: subscribed.monitored, keepAlivesCount: !dataExpected },
+        dataExpected ? 'watchdog: the session is up but no data arrived; reconnecting' : 'watchdog: the session is up but neither data nor keep-alives arrived; reconnecting',
       );
-      attempt.end(`watchdog: no data for ${silentMs} ms`);
+      attempt.end(dataExpected ? `watchdog: no data for ${silentMs} ms` : `watchdog: no data or keep-alive for ${silentMs} ms`);
     };
     const timer = setInterval(check, Math.max(10, Math.min(WATCHDOG_MAX_PERIOD_MS, Math.floor(timeoutMs / 4))));
     try {
@@ -391,6 +435,16 @@ export class NodeOpcUaSource implements OpcUaSource {
       `server certificate refused (thumbprint ${v.thumbprint}, subject ${v.subject}); if this is the plant's server, add the thumbprint to serverTrust.thumbprints`,
     );
   }
+}
+
+/**
+ * True when the session must deliver data, not only keep-alives: an rms tag the server accepted
+ * samples every 100 ms and its value moves (noise at least), so a server that reports changes sends
+ * it several times per second.
+ */
+function expectsData(config: CollectorConfig, subscribed: SubscribeResult): boolean {
+  const refused = new Set(subscribed.failures.map((f) => f.tag));
+  return config.tags.some((t, tag) => t.mode === 'rms' && !refused.has(tag));
 }
 
 /** The security settings a source refuses to start with; the config parser should have caught them already. */

@@ -2,6 +2,11 @@
 // the server's MaxMonitoredItemsPerCall (one CreateMonitoredItems request per chunk — one request per
 // item is what took Node-RED 35 s for 1,000 tags), and every DataValue handed to the sink.
 //
+// Every Publish response is also a sign of life: one with data changes, or a keep-alive (no
+// notifications: the server had nothing to report). The dispatcher records both for the watchdog,
+// and the time up to which "no notification" means "no change" for the keep-alives of deadband
+// and change tags (SampleDispatcher.aliveAsOfMs).
+//
 // Read-only: CreateSubscription, CreateMonitoredItems, Publish (node-opcua's publish engine) and
 // DeleteSubscriptions (on close) only. See session.ts.
 import {
@@ -26,27 +31,133 @@ import { messageOf } from './session';
 export const OVERFLOW_BITS = 0x0480;
 /** Chunk size when the server states no MaxMonitoredItemsPerCall: keeps each request well under message limits. */
 export const DEFAULT_ITEMS_PER_CALL = 1_000;
-/** The server should send a keep-alive at least this often, ms. */
+/** The server should send a keep-alive at least this often, ms (and at least 3 per watchdog timeout). */
 const KEEPALIVE_TARGET_MS = 5_000;
-/** The subscription outlives this many missed keep-alives (the spec asks for at least 3). */
+/** The subscription outlives this many missed keep-alives of KEEPALIVE_TARGET_MS (the spec asks for at least 3). */
 const LIFETIME_KEEPALIVES = 6;
+/** node-opcua's client raises a requestedMaxKeepAliveCount below 3 to 3 (client_subscription_impl). */
+const MIN_KEEPALIVE_COUNT = 3;
 
 /**
- * Hands DataValues to the sink; holds no per-sample state but the counters. `open` is cleared by the
- * source before stop() resolves, so a Publish response that is still being processed reaches nothing.
+ * requestedMaxKeepAliveCount and requestedLifetimeCount for a subscription. A keep-alive comes at
+ * least every KEEPALIVE_TARGET_MS and, where the publishing interval allows (never below 3 of them,
+ * see MIN_KEEPALIVE_COUNT), three times per watchdog timeout, so a quiet session whose keep-alives
+ * count as liveness is not reset for one late keep-alive. The lifetime stays LIFETIME_KEEPALIVES x
+ * KEEPALIVE_TARGET_MS (and >= 3 keep-alives): a short watchdog must not make the server drop the
+ * subscription after a brief client stall.
+ */
+export function subscriptionTiming(publishingIntervalMs: number, noDataTimeoutMs: number): { maxKeepAliveCount: number; lifetimeCount: number } {
+  const targetMs = Math.min(KEEPALIVE_TARGET_MS, Math.floor(noDataTimeoutMs / 3));
+  const maxKeepAliveCount = Math.max(MIN_KEEPALIVE_COUNT, Math.floor(targetMs / publishingIntervalMs));
+  const lifetimeCount = Math.max(3 * maxKeepAliveCount, Math.ceil(KEEPALIVE_TARGET_MS / publishingIntervalMs) * LIFETIME_KEEPALIVES);
+  return { maxKeepAliveCount, lifetimeCount };
+}
+
+/** The part of node-opcua's NotificationMessage the dispatcher reads. */
+export interface PublishMessage {
+  publishTime?: Date | null;
+  notificationData?: readonly (object | null)[] | null;
+}
+
+/**
+ * Hands DataValues to the sink and records the connection's signs of life; no per-sample state but
+ * the counters, one byte per tag and one running minimum. `open` is cleared by the source before
+ * stop() resolves, so a Publish response that is still being processed reaches nothing.
  */
 export class SampleDispatcher {
   open = true;
   /** Date.now() of the last Publish response carrying data changes (keep-alives do not count). */
   lastDataAtMs = 0;
+  /** Date.now() of the last Publish response of either kind: data changes or a keep-alive. */
+  lastAliveAtMs = 0;
+  /** 1 per tag that delivered a sample on this connection. */
+  private readonly reported: Uint8Array;
+  private reportedCount = 0;
+  /** Accepted monitored items, once subscribeTags knows them; -1 before. */
+  private expectedItems = -1;
+  /** Date.now() when the response being processed arrived: its samples are delivered just after onPublish. */
+  private receivedAtMs = 0;
+  /** Date.now() of the newest response that vouches for every tag (see aliveAsOfMs); 0 before. */
+  private vouchedAtMs = 0;
+  /**
+   * The smallest (arrival - source time) of this connection's samples, and (arrival - publishTime)
+   * of its responses where the server sets a publishTime (node-opcua's server does not): the
+   * gateway's clock minus the source's, plus the shortest delivery delay seen.
+   */
+  private minDelayMs = Infinity;
 
   constructor(
     private readonly sink: SampleSink,
     private readonly counters: SourceCounters,
-  ) {}
+    tagCount = 0,
+    /** The subscription's maxNotificationsPerPublish; 0 = no limit. */
+    private readonly maxNotificationsPerPublish = 0,
+  ) {
+    this.reported = new Uint8Array(tagCount);
+  }
+
+  /**
+   * Up to when, in the clock of the samples' source times, the server has vouched that every tag
+   * had no change it did not deliver; NaN until it has.
+   *
+   * A Publish response, data or keep-alive, holds every change the server had queued: a tag with
+   * no notification in it had none. That holds for every tag only once every accepted item has
+   * reported on this connection (its initial value, which OPC UA always sends; after a reconnect a
+   * value may have changed while we were away), and not for a response as long as
+   * maxNotificationsPerPublish (more may follow) or one with a status change (the subscription's
+   * end). The response arrived at a gateway time; keep-alive points sit among points stamped with
+   * source times, and the source's clock may be minutes off the gateway's, so that time is moved
+   * into the source's clock by the smallest delay seen (minDelayMs): it becomes the source time of
+   * the freshest evidence plus the gateway time elapsed since. Never later than the server's own
+   * time of the response, by the shortest delivery delay; a stale clue (an old initial value) only
+   * makes it earlier. Without any clue but old values it lags, so keep-alives come late, not wrong.
+   */
+  get aliveAsOfMs(): number {
+    return this.vouchedAtMs > 0 && this.minDelayMs < Infinity ? this.vouchedAtMs - this.minDelayMs : NaN;
+  }
+
+  /** The number of monitored items the server accepted, once all chunks are created. */
+  expectItems(n: number): void {
+    this.expectedItems = n;
+  }
+
+  /**
+   * One Publish response of the subscription, data or keep-alive. node-opcua calls it before the
+   * response's DataValues reach `deliver`; they follow within the same turn of the event loop (a
+   * promise chain that only waits on I/O for ExtensionObject values), so no timer, and so no tick
+   * of the runtime, runs between the two.
+   */
+  onPublish(message: PublishMessage, nowMs: number): void {
+    if (!this.open) return;
+    this.receivedAtMs = nowMs;
+    let changes = 0;
+    let data = false;
+    let other = false;
+    for (const n of message.notificationData ?? []) {
+      // DataChangeNotification is the only kind with monitoredItems; a StatusChange does not count as data.
+      if (n && 'monitoredItems' in n) {
+        data = true;
+        changes += (n.monitoredItems as readonly unknown[] | null)?.length ?? 0;
+      } else other = true;
+    }
+    const publishTimeMs = message.publishTime?.getTime();
+    // Servers that send none send 1601-01-01 (OPC UA's null DateTime), i.e. a negative number.
+    if (publishTimeMs !== undefined && publishTimeMs > 0 && nowMs - publishTimeMs < this.minDelayMs) this.minDelayMs = nowMs - publishTimeMs;
+    if (data) this.lastDataAtMs = nowMs;
+    if (other && !data) return;
+    this.lastAliveAtMs = nowMs;
+    if (other) return;
+    if (!(this.expectedItems >= 0 && this.reportedCount >= this.expectedItems)) return;
+    if (this.maxNotificationsPerPublish > 0 && changes >= this.maxNotificationsPerPublish) return;
+    this.vouchedAtMs = nowMs;
+  }
 
   deliver(tag: number, dv: DataValue): void {
     if (!this.open) return;
+    if (this.reported[tag] === 0) {
+      this.reported[tag] = 1;
+      this.reportedCount++;
+    }
     const status = dv.statusCode.value;
     // One flagged value means at least one value of this item was discarded by the server, possibly
     // more: overflowLost is a lower bound of the samples lost to full queues.
@@ -54,9 +165,23 @@ export class SampleDispatcher {
     // Source time is the sample's time. A server that omits it gets its own timestamp used instead
     // (only present if it sends one unasked), and failing both, the time we received it.
     const ts = dv.sourceTimestamp ?? dv.serverTimestamp;
+    const sourceTimeMs = ts ? ts.getTime() : Date.now();
+    if (this.receivedAtMs - sourceTimeMs < this.minDelayMs && this.receivedAtMs > 0) this.minDelayMs = this.receivedAtMs - sourceTimeMs;
     this.counters.notifications++;
-    this.sink(tag, ts ? ts.getTime() : Date.now(), dv.value.value, status);
+    this.sink(tag, sourceTimeMs, dv.value.value, status);
   }
+}
+
+/**
+ * Date.now() of the last sign of life the watchdog accepts from a connection made at
+ * `connectedAtMs`. Before the first data change, the connection time: every item sends its initial
+ * value, so a session whose items deliver nothing at all is reset whatever its keep-alives say.
+ * Then, when data is expected (rms tags), the last data change only; otherwise the last Publish
+ * response of either kind, keep-alives included.
+ */
+export function watchdogLastSignMs(d: { readonly lastDataAtMs: number; readonly lastAliveAtMs: number }, connectedAtMs: number, dataExpected: boolean): number {
+  if (!(d.lastDataAtMs > 0)) return connectedAtMs;
+  return dataExpected ? d.lastDataAtMs : Math.max(d.lastDataAtMs, d.lastAliveAtMs);
 }
 
 export interface ItemFailure {
@@ -73,6 +198,8 @@ export interface SubscribeResult {
   /** CreateMonitoredItems requests sent. */
   calls: number;
   itemsPerCall: number;
+  /** Longest gap between two Publish responses of a quiet subscription, ms, as the server revised it. */
+  keepAliveMs: number;
 }
 
 export interface SubscribeOptions {
@@ -89,25 +216,18 @@ export interface SubscribeOptions {
 /** Creates the subscription and all monitored items. Throws if the subscription itself cannot be created. */
 export async function subscribeTags(o: SubscribeOptions): Promise<SubscribeResult> {
   const { sampling } = o.config;
-  const keepAliveCount = Math.max(1, Math.ceil(KEEPALIVE_TARGET_MS / sampling.publishingIntervalMs));
+  const timing = subscriptionTiming(sampling.publishingIntervalMs, o.config.watchdog.noDataTimeoutMs);
   const subscription = await o.session.createSubscription2({
     requestedPublishingInterval: sampling.publishingIntervalMs,
-    requestedMaxKeepAliveCount: keepAliveCount,
-    requestedLifetimeCount: keepAliveCount * LIFETIME_KEEPALIVES,
+    requestedMaxKeepAliveCount: timing.maxKeepAliveCount,
+    requestedLifetimeCount: timing.lifetimeCount,
     maxNotificationsPerPublish: sampling.maxNotificationsPerPublish,
     publishingEnabled: true,
     priority: 1,
   });
   const dispatcher = o.dispatcher;
-  subscription.on('received_notifications', (m: NotificationMessage) => {
-    for (const n of m.notificationData ?? []) {
-      // DataChangeNotification is the only kind with monitoredItems; StatusChange does not count as data.
-      if (n && 'monitoredItems' in n) {
-        dispatcher.lastDataAtMs = Date.now();
-        return;
-      }
-    }
-  });
+  // Every response, keep-alives included (node-opcua also emits 'keepalive' for those, without the message).
+  subscription.on('raw_notification', (m: NotificationMessage) => dispatcher.onPublish(m, Date.now()));
   const tagSubscription = new TagSubscription(subscription, o.onLost);
 
   // Parse NodeIds first: a malformed one would make node-opcua throw for its whole chunk.
@@ -156,7 +276,10 @@ export async function subscribeTags(o: SubscribeOptions): Promise<SubscribeResul
     start += chunk.length;
   }
   failures.sort((a, b) => a.tag - b.tag);
-  return { subscription: tagSubscription, monitored, failures, calls, itemsPerCall };
+  dispatcher.expectItems(monitored);
+  // As the server revised them: what the watchdog can expect of keep-alives.
+  const keepAliveMs = subscription.publishingInterval * subscription.maxKeepAliveCount;
+  return { subscription: tagSubscription, monitored, failures, calls, itemsPerCall, keepAliveMs };
 }
 
 /** A created subscription; tells a termination by the server from our own close. */

@@ -270,3 +270,34 @@ test('samplingGaps: a window closed by a later sample but not yet flushed is cou
   assert.deepEqual(rms.map((r) => [(r.time as number) - T0, r.count]), [[1000, 6], [2000, 3]]);
   assert.equal(p.counters().samplingGaps, 4, 'the 4 samples missing from the closed window; none for the partial one');
 });
+
+test('keep-alive: with the source vouching up to aliveAsOfMs, quiet deadband and change tags repeat their last point once the heartbeat (60 s) is due', () => {
+  const p = pipeline();
+  // A server that reports only changes: one sample each, then nothing.
+  p.onSample(TEMP, T0, 21.5, GOOD);
+  p.onSample(RUN, T0 + 200, true, GOOD);
+  assert.deepEqual(rowsOf(p.tick(T0 + 1_000), 'deadband').map((r) => [r.tag, r.time, r.value]), [[TEMP, T0, 21.5]]);
+  // No word from the source: no keep-alive, however late.
+  assert.deepEqual(p.tick(T0 + 3_600_000), []);
+  assert.deepEqual(p.tick(T0 + 3_600_000, false, undefined), []);
+  // The source vouches up to T0 + 59_999: not due yet.
+  assert.deepEqual(p.tick(T0 + 61_000, false, T0 + 59_999), []);
+  const out = p.tick(T0 + 62_000, false, T0 + 60_100);
+  assert.deepEqual(rowsOf(out, 'deadband'), [{ tag: TEMP, time: T0 + 60_100, value: 21.5, status: GOOD, suppressed: 0, deadband: 0.5 }]);
+  assert.deepEqual(rowsOf(out, 'change'), []); // its point was at T0 + 200: due at T0 + 60_200
+  const next = p.tick(T0 + 63_000, false, T0 + 61_000);
+  assert.deepEqual(rowsOf(next, 'deadband'), []);
+  assert.deepEqual(rowsOf(next, 'change'), [{ tag: RUN, time: T0 + 61_000, value: true, status: GOOD, suppressed: 0 }]);
+  assert.equal(p.counters().points, 4);
+});
+
+test('keep-alive: a Bad tag is repeated as a status-only point; a sample that arrives first makes it unnecessary', () => {
+  const p = pipeline();
+  p.onSample(TEMP, T0, 0, BAD);
+  p.onSample(RUN, T0, false, GOOD);
+  p.onSample(RUN, T0 + 59_000, true, GOOD); // a change inside the heartbeat
+  p.tick(T0 + 60_000);
+  const out = p.tick(T0 + 61_000, false, T0 + 60_000);
+  assert.deepEqual(rowsOf(out, 'deadband'), [{ tag: TEMP, time: T0 + 60_000, value: null, status: BAD, suppressed: 0, deadband: 0.5 }]);
+  assert.deepEqual(rowsOf(out, 'change'), []);
+});

@@ -2,7 +2,8 @@
 // and the stage the case names, and compares what each flush emitted and the counters.
 //
 // config.json   { "stage": "rms" | "deadband" | "change", "kinds": [SampleKind per tag], "tags": [stage config per tag] }
-// input.json    [ [tag, sourceTimeMs, value, status?] | { "flush": nowMs } ]
+// input.json    [ [tag, sourceTimeMs, value, status?] | { "flush": nowMs } | { "keepAlive": asOfMs } ]
+//               keepAlive: the encoders' keepAlive(asOfMs), as the pipeline calls it before a flush.
 //               status: a number or "Good" | "Uncertain" | "Bad" (default "Good");
 //               { "$": "NaN" | "Infinity" | "-Infinity" | "undefined" } stands for what JSON cannot hold.
 // expected.json { "flushes": [[record, ...] per flush], "gate": counters, "stage": counters }
@@ -21,6 +22,7 @@ const SPECIALS: Record<string, unknown> = { NaN: NaN, Infinity: Infinity, '-Infi
 interface Stage {
   add(tag: number, t: number, value: never, status: number): void;
   flush(nowMs: number, emit: (r: object) => void): void;
+  keepAlive?(asOfMs: number): void;
   counters(): object;
 }
 
@@ -78,6 +80,9 @@ for (const name of readdirSync(CASES_DIR).sort()) {
         // The runtime's wiring: values go on, status-only samples go on without their value.
         if (code === Gate.VALUE) stage.add(tag, decode(t) as number, value as never, status);
         else if (code === Gate.STATUS_ONLY) stage.add(tag, decode(t) as number, (config.stage === 'change' ? null : NaN) as never, status);
+      } else if ('keepAlive' in (step as object)) {
+        assert.ok(stage.keepAlive, `${config.stage} has no keepAlive`);
+        stage.keepAlive((step as { keepAlive: number }).keepAlive);
       } else {
         const out: object[] = [];
         stage.flush((step as { flush: number }).flush, (r) => out.push({ ...r }));

@@ -29,6 +29,7 @@ test('strings and booleans publish on change only, compared by value', () => {
     dropped: { unknownTag: 0, invalidStatus: 0, invalidTimestamp: 0, invalidValue: 0 },
     suppressed: 6,
     pointsLost: 0,
+    keepAlives: 0,
   });
 });
 
@@ -87,4 +88,51 @@ test('non-primitive and non-finite values are dropped, never thrown and never co
 test('invalid configuration is rejected at construction', () => {
   assert.throws(() => new ChangeEncoder({ tags: [{ heartbeatMs: -5 }] }), (e: unknown) => e instanceof ReductionConfigError && e.tag === 0);
   assert.throws(() => new ChangeEncoder({ tags: [], maxPendingPoints: 1.5 }), ReductionConfigError);
+});
+
+test('keepAlive: a quiet tag repeats its last value at asOf once its heartbeat is due; tags without heartbeat or sample get none', () => {
+  const enc = new ChangeEncoder({ tags: [{ heartbeatMs: 300_000 }, { heartbeatMs: 300_000 }, {}, { heartbeatMs: 300_000 }] });
+  enc.add(0, T0, 'RUNNING', STATUS_GOOD);
+  enc.add(0, T0 + 100, 'RUNNING', STATUS_GOOD); // a server that samples: suppressed
+  enc.add(1, T0 + 1_000, false, STATUS_GOOD);
+  enc.add(2, T0, 'IDLE', STATUS_GOOD);
+  // tag 3 never had a sample: there is no value to repeat
+  drain(enc, 0);
+  enc.keepAlive(T0 + 300_500);
+  assert.deepEqual(rows(drain(enc, 0)), [[0, 300_500, 'RUNNING', 'keepAlive', 1]]);
+  enc.keepAlive(T0 + 301_000);
+  assert.deepEqual(rows(drain(enc, 0)), [[1, 301_000, false, 'keepAlive', 0]]);
+  enc.add(0, T0 + 400_000, 'STOPPED', STATUS_GOOD);
+  enc.keepAlive(T0 + 601_000); // tag 0 changed at 400_000: not due; tag 1 is (its keep-alive restarted the heartbeat)
+  assert.deepEqual(rows(drain(enc, 0)), [
+    [0, 400_000, 'STOPPED', 'change', 0],
+    [1, 601_000, false, 'keepAlive', 0],
+  ]);
+  enc.keepAlive(NaN);
+  assert.deepEqual(drain(enc, 0), []);
+  assert.deepEqual(enc.counters(), {
+    received: 5,
+    emitted: 7, // three first points, three keep-alives, one change
+    dropped: { unknownTag: 0, invalidStatus: 0, invalidTimestamp: 0, invalidValue: 0 },
+    suppressed: 1,
+    pointsLost: 0,
+    keepAlives: 3,
+  });
+});
+
+test('keepAlive after a status-only point repeats the status with no value', () => {
+  const enc = new ChangeEncoder({ tags: [{ heartbeatMs: 1_000 }] });
+  enc.add(0, T0, true, STATUS_GOOD);
+  enc.add(0, T0 + 100, null, STATUS_UNCERTAIN);
+  enc.keepAlive(T0 + 1_100);
+  enc.add(0, T0 + 1_200, true, STATUS_GOOD);
+  assert.deepEqual(
+    drain<ChangePoint>(enc, 0).map((p) => [p.sourceTimeMs - T0, p.value, p.statusCode, p.reason]),
+    [
+      [0, true, STATUS_GOOD, 'first'],
+      [100, null, STATUS_UNCERTAIN, 'status'],
+      [1_100, null, STATUS_UNCERTAIN, 'keepAlive'],
+      [1_200, true, STATUS_GOOD, 'status'],
+    ],
+  );
 });

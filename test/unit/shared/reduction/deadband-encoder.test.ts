@@ -25,7 +25,7 @@ test('sends the first sample, then only moves beyond the deadband from the last 
     [200, 11.2, 'change', 1],
     [500, 12.25, 'change', 2],
   ]);
-  assert.deepEqual(enc.counters(), { received: 7, emitted: 3, dropped: NO_DROPS, suppressed: 4, pointsLost: 0 });
+  assert.deepEqual(enc.counters(), { received: 7, emitted: 3, dropped: NO_DROPS, suppressed: 4, pointsLost: 0, keepAlives: 0 });
 });
 
 test('a change of exactly the deadband is not sent; the deadband travels with every point', () => {
@@ -158,6 +158,7 @@ test('bad input is dropped and counted by reason, never thrown', () => {
     dropped: { unknownTag: 3, invalidStatus: 1, invalidTimestamp: 1, invalidValue: 4 },
     suppressed: 0,
     pointsLost: 0,
+    keepAlives: 0,
   });
   assert.deepEqual(drain(enc, 0), []);
 });
@@ -205,7 +206,7 @@ test('setDeadband: the next sample is sent under the new deadband; points alread
     [300, 11, 'deadband', 1, 2],
     [600, 13.5, 'change', 2, 2],
   ]);
-  assert.deepEqual(enc.counters(), { received: 7, emitted: 4, dropped: NO_DROPS, suppressed: 3, pointsLost: 0 });
+  assert.deepEqual(enc.counters(), { received: 7, emitted: 4, dropped: NO_DROPS, suppressed: 3, pointsLost: 0, keepAlives: 0 });
 });
 
 test('setDeadband before any sample, or to the value in force, sends nothing extra', () => {
@@ -267,4 +268,153 @@ test('across deadband changes, every Good sample is within its held point\'s dea
     assert.ok(held && Math.abs(xs[i]! - held.value!) <= held.deadband, `sample ${i}: ${xs[i]} vs held ${held?.value} ± ${held?.deadband}`);
   }
   assert.equal(points.filter((q) => q.reason === 'deadband').length, 3);
+});
+
+// keepAlive: a server that reports only changes sends no sample for a value that stays put; on the
+// caller's word that the source was alive up to asOfMs, a due heartbeat repeats the last point.
+
+const keepAliveRows = (points: DeadbandPoint[]) => points.map((p) => [p.tag, p.sourceTimeMs - T0, p.value, p.statusCode, p.reason, p.suppressed, p.deadband]);
+
+test('keepAlive: repeats the last point once asOf reaches lastSentTime + heartbeat, at asOf, one per call', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 1, heartbeatMs: 60_000 }] });
+  feed(enc, 0, [5, 5.25, 5.5]); // the last two inside the deadband: suppressed
+  enc.keepAlive(T0 + 59_999);
+  assert.deepEqual(rows(drain(enc, 0)), [[0, 5, 'first', 0]]);
+  enc.keepAlive(T0 + 60_000);
+  // The last *sent* value (5, not 5.5): the point continues the step the cloud holds, with its bound.
+  assert.deepEqual(keepAliveRows(drain(enc, 0)), [[0, 60_000, 5, STATUS_GOOD, 'keepAlive', 2, 1]]);
+  enc.keepAlive(T0 + 119_999);
+  enc.keepAlive(T0 + 100_000); // an older asOf is simply not due
+  assert.deepEqual(drain(enc, 0), []);
+  // A long silence of the caller gives one point, not one per missed heartbeat.
+  enc.keepAlive(T0 + 600_000);
+  assert.deepEqual(keepAliveRows(drain(enc, 0)), [[0, 600_000, 5, STATUS_GOOD, 'keepAlive', 0, 1]]);
+  assert.deepEqual(enc.counters(), { received: 3, emitted: 3, dropped: NO_DROPS, suppressed: 2, pointsLost: 0, keepAlives: 2 });
+});
+
+test('keepAlive restarts the heartbeat like a point; samples after it are judged as before', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 1, heartbeatMs: 1_000 }] });
+  enc.add(0, T0, 5, STATUS_GOOD);
+  enc.keepAlive(T0 + 1_500);
+  enc.add(0, T0 + 2_000, 5.5, STATUS_GOOD); // inside the deadband of 5, heartbeat not due until 2_500
+  enc.add(0, T0 + 2_500, 5.5, STATUS_GOOD); // the sample heartbeat, from the keep-alive's time
+  enc.add(0, T0 + 2_600, 7, STATUS_GOOD); // 1.5 from 5.5
+  assert.deepEqual(keepAliveRows(drain(enc, 0)), [
+    [0, 0, 5, STATUS_GOOD, 'first', 0, 1],
+    [0, 1_500, 5, STATUS_GOOD, 'keepAlive', 0, 1],
+    [0, 2_500, 5.5, STATUS_GOOD, 'heartbeat', 1, 1],
+    [0, 2_600, 7, STATUS_GOOD, 'change', 0, 1],
+  ]);
+});
+
+test('keepAlive: nothing for a tag without heartbeat, without a sample, of no stage, or for a non-finite asOf', () => {
+  const enc = new DeadbandEncoder({
+    tags: [{ mode: 'absolute', deadband: 1 }, { mode: 'absolute', deadband: 1, heartbeatMs: 0 }, { mode: 'absolute', deadband: 1, heartbeatMs: 10 }, null],
+  });
+  enc.add(0, T0, 1, STATUS_GOOD);
+  enc.add(1, T0, 1, STATUS_GOOD);
+  enc.add(3, T0, 1, STATUS_GOOD); // of no stage: dropped, never sent
+  drain(enc, 0);
+  for (const asOf of [T0 + 1e9, NaN, Infinity, -Infinity]) enc.keepAlive(asOf);
+  assert.deepEqual(drain(enc, 0), []);
+  assert.equal(enc.counters().keepAlives, 0);
+});
+
+test('keepAlive after a status-only point repeats it as still Bad, with no value; Bad -> Good is sent at once', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 1, heartbeatMs: 1_000 }] });
+  enc.add(0, T0, 3, STATUS_GOOD);
+  enc.add(0, T0 + 100, NaN, 0x80310000);
+  enc.keepAlive(T0 + 1_100);
+  enc.add(0, T0 + 1_200, 3, STATUS_GOOD);
+  assert.deepEqual(keepAliveRows(drain(enc, 0)), [
+    [0, 0, 3, STATUS_GOOD, 'first', 0, 1],
+    [0, 100, null, 0x80310000, 'status', 0, 1],
+    [0, 1_100, null, 0x80310000, 'keepAlive', 0, 1],
+    [0, 1_200, 3, STATUS_GOOD, 'status', 0, 1],
+  ]);
+});
+
+test('keepAlive repeats the whole status code of the last point, info bits included', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 1, heartbeatMs: 1_000 }] });
+  enc.add(0, T0, 3, 0x00000400 | 0x100);
+  enc.add(0, T0 + 100, 3, STATUS_GOOD); // same severity and sub-code: suppressed
+  enc.keepAlive(T0 + 1_000);
+  assert.deepEqual(keepAliveRows(drain(enc, 0)).map((r) => [r[3], r[4]]), [
+    [0x500, 'first'],
+    [0x500, 'keepAlive'],
+  ]);
+});
+
+test('keepAlive after setDeadband carries the deadband of the point it repeats; the next sample is still a deadband point', () => {
+  // A percent deadband: deadband 0 until the EURange is read, so the held value is exact.
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 0, heartbeatMs: 1_000 }] });
+  enc.add(0, T0, 10, STATUS_GOOD);
+  enc.setDeadband(0, 2);
+  enc.keepAlive(T0 + 1_000);
+  enc.keepAlive(T0 + 2_000);
+  enc.add(0, T0 + 2_100, 10.5, STATUS_GOOD);
+  enc.add(0, T0 + 2_200, 11, STATUS_GOOD);
+  assert.deepEqual(dbRows(drain(enc, 0)), [
+    [0, 10, 'first', 0, 0],
+    [1_000, 10, 'keepAlive', 0, 0],
+    [2_000, 10, 'keepAlive', 0, 0],
+    [2_100, 10.5, 'deadband', 0, 2],
+  ]);
+});
+
+test('keepAlive with a full queue counts the lost points and keeps their tags due for the next call', () => {
+  const n = 20;
+  const enc = new DeadbandEncoder({ tags: Array.from({ length: n }, () => ({ mode: 'absolute' as const, deadband: 1, heartbeatMs: 1_000 })), maxPendingPoints: 16 });
+  for (let tag = 0; tag < n; tag++) enc.add(tag, T0, tag, STATUS_GOOD);
+  assert.equal(enc.counters().pointsLost, 4);
+  enc.flush(0, () => {});
+  for (let tag = 16; tag < n; tag++) enc.add(tag, T0 + 100, tag, STATUS_GOOD); // their first points, at last
+  drain(enc, 0);
+  enc.keepAlive(T0 + 1_000); // tags 0..15 are due; 16..19 sent at T0 + 100 are not
+  assert.deepEqual(drain<DeadbandPoint>(enc, 0).map((p) => p.tag), Array.from({ length: 16 }, (_, i) => i));
+  for (let tag = 0; tag < 16; tag++) enc.add(tag, T0 + 1_050, tag + 5, STATUS_GOOD); // 16 changes fill the queue
+  enc.keepAlive(T0 + 1_100); // 16..19 are due, the queue is full
+  assert.equal(enc.counters().pointsLost, 8);
+  enc.flush(0, () => {});
+  enc.keepAlive(T0 + 1_200);
+  assert.deepEqual(keepAliveRows(drain(enc, 0)).map((r) => [r[0], r[1], r[2], r[4]]), [
+    [16, 1_200, 16, 'keepAlive'],
+    [17, 1_200, 17, 'keepAlive'],
+    [18, 1_200, 18, 'keepAlive'],
+    [19, 1_200, 19, 'keepAlive'],
+  ]);
+  assert.equal(enc.counters().keepAlives, 20);
+});
+
+test('with keep-alives, every Good sample is still within its held point\'s deadband, and a tag\'s points stay in time order', () => {
+  const enc = new DeadbandEncoder({ tags: [{ mode: 'absolute', deadband: 0.5, heartbeatMs: 5_000 }] });
+  // An on-change server: a sample only when the value moves, long quiet stretches in between.
+  let s = 4242;
+  let x = 0;
+  const samples: [number, number][] = [];
+  for (let t = 0; t < 600_000; t += 100) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    if (s / 2 ** 32 < 0.02) {
+      x += (s / 2 ** 32) * 50 - 0.5;
+      samples.push([t, x]);
+    }
+  }
+  let k = 0;
+  const points: DeadbandPoint[] = [];
+  for (let tick = 1_000; tick <= 600_000; tick += 1_000) {
+    while (k < samples.length && samples[k]![0] < tick) enc.add(0, T0 + samples[k]![0], samples[k]![1], STATUS_GOOD), k++;
+    enc.keepAlive(T0 + tick - 500); // the source vouched up to half a tick ago
+    enc.flush(0, (p) => points.push({ ...p }));
+  }
+  assert.ok(points.some((p) => p.reason === 'keepAlive'));
+  for (let i = 1; i < points.length; i++) assert.ok(points[i]!.sourceTimeMs > points[i - 1]!.sourceTimeMs, `point ${i} in time order`);
+  // The vouched time advances by a tick (1 s) and lags the samples by 500 ms: a heartbeat is at most that late.
+  for (let i = 1; i < points.length; i++) assert.ok(points[i]!.sourceTimeMs - points[i - 1]!.sourceTimeMs <= 5_000 + 1_500, `point ${i}: silence bounded by heartbeat + tick + lag`);
+  let p = 0;
+  for (const [t, v] of samples) {
+    while (p + 1 < points.length && points[p + 1]!.sourceTimeMs <= T0 + t) p++;
+    assert.ok(Math.abs(v - points[p]!.value!) <= 0.5, `sample at ${t}: ${v} vs held ${points[p]!.value}`);
+  }
+  const c = enc.counters();
+  assert.equal(points.length - c.keepAlives + c.suppressed, samples.length, 'each sample is a non-keep-alive point or suppressed');
 });
