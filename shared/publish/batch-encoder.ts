@@ -69,11 +69,6 @@ export interface BatchEncoderConfig {
   rmsFields?: readonly RmsStatistic[];
   /** Per stream; default DEFAULT_MAX_PENDING_ROWS. */
   maxPendingRows?: number;
-  /**
-   * The seq each stream starts at (default 0): a new encoder that takes over within the same run (a
-   * live mapping change) continues the sequences, so a reader still sees every gap.
-   */
-  firstSeq?: Partial<Record<StreamName, number>>;
 }
 
 /** One finished message. `payload` is UTF-8 JSON of at most maxMessageBytes bytes. */
@@ -177,11 +172,6 @@ export class BatchEncoder {
     this.deadband = makeStream('deadband', DEADBAND_COLUMNS, limit, identity);
     this.change = makeStream('change', CHANGE_COLUMNS, limit, identity);
     this.streams = [this.rms, this.deadband, this.change];
-    for (const st of this.streams) {
-      const first = config.firstSeq?.[st.name] ?? 0;
-      if (!Number.isSafeInteger(first) || first < 0) throw new PublishConfigError(`must be a whole number >= 0, got ${first}`, { field: `firstSeq.${st.name}` });
-      st.nextSeq = first;
-    }
     const widest = Math.max(...this.streams.map((s) => s.fixedBytes));
     if (widest + MAX_VARIABLE_HEADER_BYTES + MIN_ROW_ROOM > max) {
       throw new PublishConfigError(`${max} bytes leave no room for rows after a ${widest}-byte header; shorten the names or raise it`, { field: 'maxMessageBytes' });
@@ -358,6 +348,19 @@ export class BatchEncoder {
     st.messages++;
     st.payloadBytes += size;
     return { stream: st.name, seq: st.nextSeq++, payload, rows };
+  }
+
+  /**
+   * Continues the sequences of an encoder this one replaces within the same run (a live mapping
+   * change), so a reader still sees every gap. Only before this encoder's first message.
+   */
+  continueSequences(next: Readonly<Record<StreamName, number>>): void {
+    for (const st of this.streams) {
+      const seq = next[st.name];
+      if (!Number.isSafeInteger(seq) || seq < 0) throw new PublishConfigError(`must be a whole number >= 0, got ${seq}`, { field: `nextSeq.${st.name}` });
+      if (st.messages > 0) throw new PublishConfigError('sequences can only be continued before the first message', { field: `nextSeq.${st.name}` });
+      st.nextSeq = seq;
+    }
   }
 
   counters(): BatchEncoderCounters {

@@ -130,6 +130,7 @@ function configFor(p: SimulatedPlant, o: { trust?: Partial<ServerTrust>; tags?: 
     publish: {
       topic: 'conduit/{thingName}/{site}/{area}',
       mappingTopic: 'conduit/{thingName}/mapping',
+      auditTopic: 'conduit/{thingName}/config-audit',
       qos: 1,
       maxMessageBytes: 131_072,
       intervalMs: 1_000,

@@ -79,7 +79,7 @@ test("the IoT policy allows publishing exactly the components' default topics, f
     .map((r) => r.split(':topic/')[1]!.replace('${iot:Connection.Thing.ThingName}', '{thingName}'));
   const c = parseCollectorConfig({ ...recipe('conduit.OpcUaCollector.yaml').ComponentConfiguration.DefaultConfiguration });
   const sinkMetrics = recipe('conduit.FirehoseSink.yaml').ComponentConfiguration.DefaultConfiguration.metrics?.topic ?? 'conduit/{thingName}/sink/metrics';
-  assert.deepEqual(topics.sort(), [c.publish.topic, c.publish.mappingTopic, c.metrics.topic, c.burst.alarmTopic, sinkMetrics].sort());
+  assert.deepEqual(topics.sort(), [c.publish.topic, c.publish.mappingTopic, c.metrics.topic, c.burst.alarmTopic, c.publish.auditTopic, sinkMetrics].sort());
 });
 
 test("the recipes' accessControl names exact topics: no wildcard resource, no wildcard operation", () => {

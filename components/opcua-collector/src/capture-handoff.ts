@@ -73,8 +73,13 @@ export class CaptureHandoff {
     this.timer = setInterval(() => this.kick(), SEND_CHECK_MS);
   }
 
-  /** Takes records (e.g. the parts of one capture); they are sent at the next check, or now. */
+  /**
+   * Takes records (e.g. the parts of one capture); they are sent at the next check, or now. The
+   * first call subscribes to the sink's acks: a collector that never captures never touches the
+   * sink's topics (an ack that beats the subscription only costs a re-send).
+   */
   submit(records: readonly HandoffRecord[]): void {
+    this.start();
     for (const record of records) {
       if (this.pending.has(record.id)) continue;
       const bytes = Buffer.byteLength(record.data) + record.id.length;

@@ -352,6 +352,7 @@ function checkTopics(doc: Obj, add: Add): void {
   const topics: [string, unknown][] = [
     ['/publish/topic', publish.topic],
     ['/publish/mappingTopic', publish.mappingTopic],
+    ['/publish/auditTopic', publish.auditTopic],
     ['/metrics/topic', metrics.topic],
     ['/burst/alarmTopic', burst.alarmTopic],
   ];

@@ -287,6 +287,10 @@ export const COLLECTOR_CONFIG_SCHEMA = {
       properties: {
         topic: topic('Telemetry topic template. Placeholders: {thingName}, {site}, {area}. No + or #, no leading $, at most 7 slashes.', 'conduit/{thingName}/telemetry'),
         mappingTopic: topic('Topic of the tag list of each mappingVersion (retained). Same rules as topic.', 'conduit/{thingName}/mapping'),
+        auditTopic: topic(
+          'Topic of the configuration audit: one message per applied live update, naming the tags added, removed and changed and both mappingVersions. Same rules as topic.',
+          'conduit/{thingName}/config-audit',
+        ),
         qos: { type: 'integer', description: 'MQTT QoS to AWS IoT Core. 1: at least once, kept in the nucleus spooler while offline. 0: at most once, dropped while offline (unless the nucleus keeps QoS 0).', enum: [0, 1], default: 1 },
         maxMessageBytes: {
           type: 'integer',

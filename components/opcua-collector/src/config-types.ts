@@ -100,6 +100,8 @@ export interface CollectorConfig {
     topic: string;
     /** Where the tag list of each mappingVersion is published (retained). */
     mappingTopic: string;
+    /** Where each applied live configuration update is described (tags added/removed/changed, both mappingVersions). */
+    auditTopic: string;
     qos: 0 | 1;
     /** Largest payload, bytes (the nucleus's default limit is 131072). */
     maxMessageBytes: number;

@@ -16,6 +16,9 @@ import { NodeOpcUaSource } from './opcua';
 import { CollectorPipeline } from './pipeline';
 import { CollectorRuntime } from './runtime';
 import { CaptureHandoff } from './capture-handoff';
+import { buildConfigAudit } from './config-diff';
+import { LiveConfig, type Validity } from './live-config';
+import { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
 
 const COMPONENT = 'conduit.OpcUaCollector';
 /** Time to flush and publish on SIGTERM: the recipe's Shutdown timeout (15 s) less a margin. */
@@ -41,11 +44,35 @@ async function main(): Promise<void> {
     process.exit(1);
   };
 
+  // Set once the component runs; until then a validate event is checked against the schema alone.
+  let live: LiveConfig | undefined;
   ipc.onConnected = async (client) => {
-    // Live configuration updates are applied at the next start for now: say so instead of ignoring them.
+    const validations = client.subscribeToValidateConfigurationUpdates({});
+    validations.on('message', (m) => {
+      const deploymentId = m.validateConfigurationUpdateEvent?.deploymentId ?? '';
+      const proposed = m.validateConfigurationUpdateEvent?.configuration ?? {};
+      const verdict = live ? live.validate(deploymentId, proposed) : validateAlone(proposed);
+      void ipc
+        .call('SendConfigurationValidityReport', (c, o) =>
+          c.sendConfigurationValidityReport(
+            {
+              configurationValidityReport: {
+                deploymentId,
+                status: verdict.status === 'ACCEPTED' ? greengrasscoreipc.model.ConfigurationValidityStatus.ACCEPTED : greengrasscoreipc.model.ConfigurationValidityStatus.REJECTED,
+                ...(verdict.status === 'REJECTED' ? { message: verdict.message } : {}),
+              },
+            },
+            o,
+          ),
+        )
+        .catch((e) => logger.warn({ deploymentId, error: describeIpcError(e) }, 'cannot report the validity of a configuration update'));
+    });
     const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
-    updates.on('message', () => logger.warn({}, 'the configuration changed; it takes effect when the component restarts'));
-    await updates.activate().catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration updates'));
+    updates.on('message', () => live?.changed());
+    await Promise.all([
+      validations.activate().catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration validation')),
+      updates.activate().catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration updates')),
+    ]);
   };
   await ipc.connect();
   if (!thingName) return fail('AWS_IOT_THING_NAME is not set: run this component under the Greengrass nucleus');
@@ -72,21 +99,21 @@ async function main(): Promise<void> {
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e));
   }
-  const credentials = new SecretsManagerCredentialSource({ secretId: config.credentialsSecretId });
+  let credentials = new SecretsManagerCredentialSource({ secretId: config.credentialsSecretId });
   const source = new NodeOpcUaSource({
     config,
     credentials,
     sink: pipeline.onSample,
     // Percent deadbands without a configured range get the server's EURange (the mapping is republished).
+    // `pipeline` is read at each call: a live update may have replaced it.
     onEuRanges: (readings) => void reportEuRanges(pipeline, readings, logger),
     logger,
     workDir: process.cwd(),
   });
-  // Captures go to conduit.FirehoseSink only when some tag has an alarm and captures are on: a
-  // collector without alarms never subscribes to the sink's topics (nor needs the permission).
-  const handoff =
-    pipeline.burst.enabled && config.burst.maxCapturesPerHour > 0 && config.mode === 'active'
-      ? new CaptureHandoff({
+  // Captures go to conduit.FirehoseSink. The hand-off touches the sink's topics only once a first
+  // capture is made (a live update may add alarms later), so a collector without alarms needs no
+  // pub/sub permission at all.
+  const handoff = new CaptureHandoff({
           pubsub: ipc,
           logger,
           producer: COMPONENT,
@@ -94,8 +121,7 @@ async function main(): Promise<void> {
           ackTopic: config.burst.sinkAckTopic,
           ackTimeoutMs: config.burst.ackTimeoutMs,
           maxPendingBytes: config.burst.maxPendingBytes,
-        })
-      : undefined;
+        });
   const runtime = new CollectorRuntime({
     handoff,
     config,
@@ -110,6 +136,29 @@ async function main(): Promise<void> {
 
   runtime.start();
   await source.start();
+  live = new LiveConfig({
+    logger,
+    initial: config,
+    read: () => ipc.getConfiguration(),
+    apply: async (next, diff) => {
+      logger.setLevel(next.logLevel);
+      const replaced = diff.pipelineChanged ? new CollectorPipeline(next, { thingName, runId }) : pipeline;
+      let newCredentials: SecretsManagerCredentialSource | undefined;
+      if (next.credentialsSecretId !== live!.current.credentialsSecretId) newCredentials = new SecretsManagerCredentialSource({ secretId: next.credentialsSecretId });
+      // Samples go to the new pipeline from here on; then the old one is flushed behind them.
+      if (diff.reconnect || diff.subscriptionChanged || replaced !== pipeline) {
+        await source.reconfigure(next, replaced.onSample, { reconnect: diff.reconnect, ...(newCredentials ? { credentials: newCredentials } : {}) });
+      }
+      runtime.reconfigure(next, replaced);
+      pipeline = replaced;
+      if (newCredentials) {
+        credentials.close();
+        credentials = newCredentials;
+      }
+      if (next.mode !== live!.current.mode) logger.warn({ mode: next.mode }, next.mode === 'shadow' ? 'shadow mode: only metrics are published from now on' : 'active mode: publishing again');
+    },
+    audit: (diff) => runtime.publishAudit(buildConfigAudit(diff, { thingName, site: live!.current.site, area: live!.current.area, runId, nowMs: Date.now() })),
+  });
   await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
   logger.info({ telemetryTopic: runtime.telemetryTopic }, 'running');
 
@@ -120,6 +169,7 @@ async function main(): Promise<void> {
     const deadline = Date.now() + SHUTDOWN_BUDGET_MS;
     logger.info({ budgetMs: SHUTDOWN_BUDGET_MS }, 'SIGTERM: flushing open windows and the publish queue');
     void (async () => {
+      live?.stop();
       await source.stop();
       const { unsent } = await runtime.stop(deadline);
       credentials.close();
@@ -129,6 +179,17 @@ async function main(): Promise<void> {
       process.exit(0);
     })();
   });
+}
+
+/** Before the component runs there is no running configuration to compare with: the schema decides. */
+function validateAlone(raw: unknown): Validity {
+  try {
+    parseCollectorConfig(raw);
+    return { status: 'ACCEPTED' };
+  } catch (e) {
+    const issues = e instanceof ConfigError ? e.issues : [{ path: '', message: String(e), fix: 'see docs/configuration.md' }];
+    return { status: 'REJECTED', message: issues.map((i) => `${i.path}: ${i.message}. Fix: ${i.fix}`).join(' | ') };
+  }
 }
 
 main().catch((e) => {

@@ -32,8 +32,6 @@ const RANGE_MISSING = 3; // the server had no usable EURange: deadband 0
 export interface PipelineIdentity {
   thingName: string;
   runId: string;
-  /** Where each telemetry stream's seq starts: a pipeline replacing another in the same run continues its sequences. */
-  firstSeq?: Partial<Record<'rms' | 'deadband' | 'change', number>>;
 }
 
 /** A deadband tag's setting in engineering units, resolved from a percent of its range. */
@@ -154,7 +152,6 @@ export class CollectorPipeline {
       area: config.area,
       mappingVersion: config.mappingVersion,
       runId: identity.runId,
-      ...(identity.firstSeq ? { firstSeq: identity.firstSeq } : {}),
       maxMessageBytes: config.publish.maxMessageBytes,
       significantDigits: config.publish.significantDigits,
       rmsFields: config.publish.rmsFields,

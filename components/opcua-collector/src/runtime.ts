@@ -40,8 +40,8 @@ export interface RuntimeOptions {
 
 export class CollectorRuntime {
   private readonly outbox: Outbox;
-  private readonly budget: RateBudget;
-  private readonly topics: { telemetry: string; metrics: string; mapping: string; alarms: string };
+  private budget: RateBudget;
+  private topics: { telemetry: string; metrics: string; mapping: string; alarms: string; audit: string };
   private readonly now: () => number;
   private tickTimer: NodeJS.Timeout | undefined;
   private metricsTimer: NodeJS.Timeout | undefined;
@@ -54,6 +54,7 @@ export class CollectorRuntime {
   private pumpAgain = false;
   private metricsSeq = 0;
   private alarmSeq = 0;
+  private auditSeq = 0;
   /** Captures that could not be handed to a sink (none configured). */
   private capturesDropped = 0;
   /** Shadow mode: what would have been published. */
@@ -66,13 +67,7 @@ export class CollectorRuntime {
 
   constructor(private readonly o: RuntimeOptions) {
     const c = o.config;
-    const values = { thingName: o.thingName, site: c.site, area: c.area };
-    this.topics = {
-      telemetry: expandTopic(c.publish.topic, values, 'publish.topic'),
-      metrics: expandTopic(c.metrics.topic, values, 'metrics.topic'),
-      mapping: expandTopic(c.publish.mappingTopic, values, 'publish.mappingTopic'),
-      alarms: expandTopic(c.burst.alarmTopic, values, 'burst.alarmTopic'),
-    };
+    this.topics = topicsOf(c, o.thingName);
     this.outbox = new Outbox({ maxMessages: c.publish.queueMaxMessages });
     this.budget = new RateBudget({ perSecond: c.publish.maxPublishesPerSecond });
     this.now = o.now ?? Date.now;
@@ -84,11 +79,48 @@ export class CollectorRuntime {
 
   /** Queues the mapping of this mappingVersion and starts the ticks. */
   start(): void {
-    this.o.handoff?.start();
     this.enqueueMapping();
+    this.startTimers();
+    this.pump();
+  }
+
+  private startTimers(): void {
+    clearInterval(this.tickTimer);
+    clearInterval(this.metricsTimer);
+    clearInterval(this.mappingTimer);
     this.tickTimer = setInterval(() => this.tick(), this.o.config.publish.intervalMs);
     this.metricsTimer = setInterval(() => this.emitMetrics(), this.o.config.metrics.intervalSec * 1000);
     this.mappingTimer = setInterval(() => this.enqueueMapping(), MAPPING_REPEAT_MS);
+  }
+
+  /** The audit of an applied configuration update: published in shadow mode too (it is not plant data). */
+  publishAudit(body: Record<string, unknown>): void {
+    this.enqueue({ stream: 'audit', seq: this.auditSeq++, topic: this.topics.audit, payload: Buffer.from(JSON.stringify(body)) });
+    this.pump();
+  }
+
+  /**
+   * A live configuration update. A new pipeline (tags, mapping or reduction settings changed) takes
+   * over from the old one, which is flushed first: its open windows go out as partial windows and its
+   * open captures as truncated, under the old mappingVersion, ahead of the new mapping message. The
+   * publish queue is kept (nothing waiting in it is lost), and so are the sequences.
+   */
+  reconfigure(next: CollectorConfig, pipeline: CollectorPipeline): void {
+    const old = this.o.pipeline;
+    const oldTopics = this.topics;
+    if (pipeline !== old) {
+      this.enqueueTelemetry(old.tick(this.now(), true, this.o.source?.aliveAsOfMs));
+      this.handleBurst();
+      const st = old.encoder.counters().streams;
+      pipeline.encoder.continueSequences({ rms: st.rms.nextSeq, deadband: st.deadband.nextSeq, change: st.change.nextSeq });
+    }
+    const rateChanged = next.publish.maxPublishesPerSecond !== this.o.config.publish.maxPublishesPerSecond;
+    this.o.config = next;
+    this.o.pipeline = pipeline;
+    this.topics = topicsOf(next, this.o.thingName);
+    if (rateChanged) this.budget = new RateBudget({ perSecond: next.publish.maxPublishesPerSecond });
+    this.startTimers();
+    if (pipeline !== old || this.topics.mapping !== oldTopics.mapping) this.enqueueMapping();
     this.pump();
   }
 
@@ -341,6 +373,17 @@ export class CollectorRuntime {
     if (unacked.length > 0) this.o.logger.error({ records: unacked }, 'stopped with capture records not acknowledged by conduit.FirehoseSink (data lost)');
     return { unsent: this.outbox.counters().messages };
   }
+}
+
+function topicsOf(c: CollectorConfig, thingName: string): { telemetry: string; metrics: string; mapping: string; alarms: string; audit: string } {
+  const values = { thingName, site: c.site, area: c.area };
+  return {
+    telemetry: expandTopic(c.publish.topic, values, 'publish.topic'),
+    metrics: expandTopic(c.metrics.topic, values, 'metrics.topic'),
+    mapping: expandTopic(c.publish.mappingTopic, values, 'publish.mappingTopic'),
+    alarms: expandTopic(c.burst.alarmTopic, values, 'burst.alarmTopic'),
+    audit: expandTopic(c.publish.auditTopic, values, 'publish.auditTopic'),
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -5,8 +5,8 @@
 //
 // READ-ONLY BY CONSTRUCTION: this module and every other file under opcua/ use only
 // GetEndpoints (inside connect), CreateSession/ActivateSession/CloseSession, Read,
-// TranslateBrowsePathsToNodeIds, CreateSubscription/DeleteSubscriptions, CreateMonitoredItems and
-// Publish. No code path here
+// TranslateBrowsePathsToNodeIds, CreateSubscription/DeleteSubscriptions, CreateMonitoredItems,
+// DeleteMonitoredItems (a live mapping change) and Publish. No code path here
 // calls Write, Call, HistoryUpdate, or any node-management service; do not add one.
 import {
   AttributeIds,

@@ -29,7 +29,7 @@ import { Backoff } from '../../../../shared/backoff';
 import { ensureClientCertificate, type ClientIdentity } from './certificates';
 import { readEuRanges } from './eu-range';
 import { ConnectFailure, OpcUaConnection, messageOf, withTimeout } from './session';
-import { SampleDispatcher, subscribeTags, watchdogLastSignMs, type SubscribeResult } from './subscription';
+import { SampleDispatcher, retargetItems, subscribeTags, watchdogLastSignMs, type ItemFailure, type SubscribeResult } from './subscription';
 import { ServerTrustPolicy, type TrustVerdict } from './trust';
 
 /** A connect that has not produced a subscription by then is abandoned and retried, ms. */
@@ -61,19 +61,23 @@ interface Attempt {
   /** Resolves the attempt's "lost" promise: the channel dropped, the watchdog fired, or stop(). */
   end: (reason: string) => void;
   dispatcher?: SampleDispatcher;
+  /** Set once subscribed: what a live mapping change adjusts. */
+  live?: { connection: OpcUaConnection; subscribed: SubscribeResult; maxItemsPerCall: number };
+  /** The watchdog re-reads what it expects after a live mapping change. */
+  onRetarget?: () => void;
 }
 
 export class NodeOpcUaSource implements OpcUaSource {
-  private readonly config: CollectorConfig;
-  private readonly credentials: CredentialSource;
-  private readonly sink: SampleSink;
-  private readonly onEuRanges: EuRangeSink | undefined;
+  private config: CollectorConfig;
+  private credentials: CredentialSource;
+  private sink: SampleSink;
+  private onEuRanges: EuRangeSink | undefined;
   /** The tags whose EURange each session reads. */
-  private readonly euRangeTargets: { tag: number; nodeId: string }[];
+  private euRangeTargets: { tag: number; nodeId: string }[];
   private readonly logger: Logger;
   private readonly workDir: string;
-  private readonly trust: ServerTrustPolicy;
-  private readonly backoff: Backoff;
+  private trust: ServerTrustPolicy;
+  private backoff: Backoff;
   private readonly c: SourceCounters = {
     notifications: 0,
     overflowLost: 0,
@@ -95,6 +99,9 @@ export class NodeOpcUaSource implements OpcUaSource {
   private connectedOnce = false;
   /** Tags whose refusal by the server was already logged at warn; later refusals go to debug. */
   private readonly reportedItemFailures = new Set<number>();
+  /** A live configuration change ended the connection: connect again without the backoff delay. */
+  private reconnectNow = false;
+  private readonly random: () => number;
   private lastDataAt: number | undefined;
   private lastAliveAt: number | undefined;
   private aliveAsOf: number | undefined;
@@ -109,7 +116,8 @@ export class NodeOpcUaSource implements OpcUaSource {
     this.workDir = o.workDir;
     checkSecurity(o.config);
     this.trust = new ServerTrustPolicy(o.config.serverTrust);
-    this.backoff = new Backoff(o.config.reconnect, o.random ?? Math.random);
+    this.random = o.random ?? Math.random;
+    this.backoff = new Backoff(o.config.reconnect, this.random);
   }
 
   get state(): SourceState {
@@ -196,6 +204,10 @@ export class NodeOpcUaSource implements OpcUaSource {
       this.currentState = 'connecting';
       await this.connectAndServe();
       if (this.stopping) break;
+      if (this.reconnectNow) {
+        this.reconnectNow = false;
+        continue;
+      }
       this.currentState = 'backoff';
       const delayMs = this.backoff.next();
       this.logger.info({ endpoint: this.config.endpointUrl, delayMs, attempt: this.backoff.attempts }, 'reconnecting to the OPC UA server after a delay');
@@ -314,8 +326,9 @@ export class NodeOpcUaSource implements OpcUaSource {
     // resolved deadband; until it does (or if it never does) those tags send every change.
     if (this.onEuRanges && this.euRangeTargets.length > 0) void this.fetchEuRanges(connection, dispatcher);
     let subscribed: SubscribeResult;
+    let maxItemsPerCall: number;
     try {
-      const maxItemsPerCall = await connection.maxMonitoredItemsPerCall();
+      maxItemsPerCall = await connection.maxMonitoredItemsPerCall();
       subscribed = await subscribeTags({ session: connection.session, config: this.config, maxItemsPerCall, dispatcher, logger: this.logger, onLost: attempt.end });
     } catch (err) {
       dispatcher.open = false;
@@ -331,14 +344,8 @@ export class NodeOpcUaSource implements OpcUaSource {
       await connection.close();
       return undefined;
     }
-    this.c.monitoredItemsFailed = subscribed.failures.length;
-    for (const f of subscribed.failures) {
-      const first = !this.reportedItemFailures.has(f.tag);
-      this.reportedItemFailures.add(f.tag);
-      const fields = { endpoint, tag: this.config.tags[f.tag]?.name, nodeId: f.nodeId, status: f.status };
-      if (first) this.logger.warn(fields, 'the OPC UA server refused to monitor a tag; the other tags keep working');
-      else this.logger.debug(fields, 'the OPC UA server refused to monitor a tag again');
-    }
+    attempt.live = { connection, subscribed, maxItemsPerCall };
+    this.reportItemFailures(subscribed.failures);
     // Only keep-alives show a quiet plant is alive: fewer than two per timeout, and one late keep-alive resets the session.
     const timeoutMs = this.config.watchdog.noDataTimeoutMs;
     if (!expectsData(this.config, subscribed) && subscribed.monitored > 0 && !(subscribed.keepAliveMs * 2 <= timeoutMs)) {
@@ -367,14 +374,86 @@ export class NodeOpcUaSource implements OpcUaSource {
     return { connection, subscribed, connectedAt: Date.now() };
   }
 
+  private reportItemFailures(failures: readonly ItemFailure[]): void {
+    this.c.monitoredItemsFailed = failures.length;
+    for (const f of failures) {
+      const first = !this.reportedItemFailures.has(f.tag);
+      this.reportedItemFailures.add(f.tag);
+      const fields = { endpoint: this.config.endpointUrl, tag: this.config.tags[f.tag]?.name, nodeId: f.nodeId, status: f.status };
+      if (first) this.logger.warn(fields, 'the OPC UA server refused to monitor a tag; the other tags keep working');
+      else this.logger.debug(fields, 'the OPC UA server refused to monitor a tag again');
+    }
+  }
+
+  /**
+   * A live configuration change; `sink` receives every sample from now on, numbered by the new tag
+   * list. With `reconnect` (server, security, identity, sampling changed) the session is closed and
+   * opened again at once with the new settings. Otherwise the monitored items of the existing
+   * subscription are adjusted: kept nodes keep delivering, removed ones are deleted, new ones are
+   * created. A connection still being opened is restarted with the new settings, and a failed
+   * adjustment falls back to a new connection: the new tag list always ends up monitored.
+   */
+  async reconfigure(config: CollectorConfig, sink: SampleSink, o: { reconnect: boolean; credentials?: CredentialSource }): Promise<void> {
+    checkSecurity(config);
+    this.config = config;
+    this.sink = sink;
+    if (o.credentials) this.credentials = o.credentials;
+    this.euRangeTargets = config.tags.flatMap((t, tag) => (needsEuRange(t) ? [{ tag, nodeId: t.nodeId }] : []));
+    this.reportedItemFailures.clear();
+    const attempt = this.attempt;
+    const live = attempt?.live;
+    if (o.reconnect || (attempt && !live)) {
+      this.trust = new ServerTrustPolicy(config.serverTrust);
+      this.backoff = new Backoff(config.reconnect, this.random);
+      this.restartConnection(o.reconnect ? 'the configuration changed (server, security, identity or sampling)' : 'the tag list changed while connecting');
+      return;
+    }
+    if (!attempt || !live || !attempt.dispatcher) return; // between connections: the next one uses the new settings
+    try {
+      const r = await retargetItems({
+        session: live.connection.session,
+        subscription: live.subscribed.subscription.subscription,
+        items: live.subscribed.items,
+        config,
+        sink,
+        dispatcher: attempt.dispatcher,
+        maxItemsPerCall: live.maxItemsPerCall,
+        logger: this.logger,
+      });
+      live.subscribed.monitored = live.subscribed.items.length;
+      live.subscribed.failures = r.failures;
+      attempt.onRetarget?.();
+      this.reportItemFailures(r.failures);
+      this.logger.info({ endpoint: config.endpointUrl, kept: r.kept, added: r.added, removed: r.removed, failed: r.failures.length }, 'monitored items adjusted to the new tag list on the existing session');
+      if (this.onEuRanges && this.euRangeTargets.length > 0) void this.fetchEuRanges(live.connection, attempt.dispatcher);
+    } catch (err) {
+      this.logger.warn({ endpoint: config.endpointUrl, err: messageOf(err) }, 'adjusting the monitored items failed; reconnecting with the new tag list');
+      this.restartConnection('adjusting the monitored items failed');
+    }
+  }
+
+  /** Ends the current connection (its samples reach nothing more) and connects again without delay. */
+  private restartConnection(reason: string): void {
+    const attempt = this.attempt;
+    this.reconnectNow = attempt !== undefined;
+    if (attempt) {
+      if (attempt.dispatcher) attempt.dispatcher.open = false;
+      attempt.abort.abort();
+      attempt.end(reason);
+    }
+    this.wakeFromBackoff?.();
+  }
+
   /** Reads this session's EURanges and hands them on while the connection is still the current one. Never throws. */
   private async fetchEuRanges(connection: OpcUaConnection, dispatcher: SampleDispatcher): Promise<void> {
     const endpoint = this.config.endpointUrl;
+    const config = this.config;
     try {
       const limits = await connection.euRangeLimits();
       const r = await readEuRanges(connection.session, this.euRangeTargets, limits);
-      // The connection ended meanwhile: the next one reads them again.
-      if (!dispatcher.open || this.stopping) return;
+      // The connection ended meanwhile: the next one reads them again. A live mapping change
+      // renumbered the tags: the change itself asked for them again.
+      if (!dispatcher.open || this.stopping || this.config !== config) return;
       const fields = { endpoint, tags: this.euRangeTargets.length, answered: r.readings.length, translateCalls: r.translateCalls, readCalls: r.readCalls, ...limits };
       if (r.error === undefined) this.logger.debug(fields, 'read the EURange of the percent-deadband tags');
       else {
@@ -394,7 +473,8 @@ export class NodeOpcUaSource implements OpcUaSource {
     const dispatcher = attempt.dispatcher;
     if (!dispatcher) return 'no dispatcher';
     const timeoutMs = this.config.watchdog.noDataTimeoutMs;
-    const dataExpected = expectsData(this.config, subscribed);
+    let dataExpected = expectsData(this.config, subscribed);
+    attempt.onRetarget = () => (dataExpected = expectsData(this.config, subscribed));
     // Until the first data change the watchdog counts from the moment the items exist.
     let healthy = false;
     const check = (): void => {

@@ -7,11 +7,12 @@
 // and the time up to which "no notification" means "no change" for the keep-alives of deadband
 // and change tags (SampleDispatcher.aliveAsOfMs).
 //
-// Read-only: CreateSubscription, CreateMonitoredItems, Publish (node-opcua's publish engine) and
-// DeleteSubscriptions (on close) only. See session.ts.
+// Read-only: CreateSubscription, CreateMonitoredItems, DeleteMonitoredItems (a live mapping change),
+// Publish (node-opcua's publish engine) and DeleteSubscriptions (on close) only. See session.ts.
 import {
   type ClientMonitoredItemBase,
   type ClientSession,
+  type ClientSessionRawSubscriptionService,
   type ClientSubscription,
   type DataValue,
   AttributeIds,
@@ -71,7 +72,7 @@ export class SampleDispatcher {
   /** Date.now() of the last Publish response of either kind: data changes or a keep-alive. */
   lastAliveAtMs = 0;
   /** 1 per tag that delivered a sample on this connection. */
-  private readonly reported: Uint8Array;
+  private reported: Uint8Array;
   private reportedCount = 0;
   /** Accepted monitored items, once subscribeTags knows them; -1 before. */
   private expectedItems = -1;
@@ -87,13 +88,34 @@ export class SampleDispatcher {
   private minDelayMs = Infinity;
 
   constructor(
-    private readonly sink: SampleSink,
+    private sink: SampleSink,
     private readonly counters: SourceCounters,
     tagCount = 0,
     /** The subscription's maxNotificationsPerPublish; 0 = no limit. */
     private readonly maxNotificationsPerPublish = 0,
   ) {
     this.reported = new Uint8Array(tagCount);
+  }
+
+  /**
+   * A live mapping change: samples go to `sink` from now on, numbered by the new tag list. Called in
+   * the same turn of the event loop as the remapping of the items' tag numbers (retargetItems), so no
+   * sample is delivered under one numbering to the other's sink. Tags kept across the change keep
+   * their "reported" mark (under their new number); new tags must report their initial value before
+   * the server's keep-alives vouch for every tag again.
+   */
+  retarget(sink: SampleSink, tagCount: number, renumber: ReadonlyMap<number, number>): void {
+    const reported = new Uint8Array(tagCount);
+    let count = 0;
+    for (const [from, to] of renumber) {
+      if (this.reported[from] === 1 && to >= 0 && to < tagCount) {
+        reported[to] = 1;
+        count++;
+      }
+    }
+    this.reported = reported;
+    this.reportedCount = count;
+    this.sink = sink;
   }
 
   /**
@@ -153,7 +175,8 @@ export class SampleDispatcher {
   }
 
   deliver(tag: number, dv: DataValue): void {
-    if (!this.open) return;
+    // tag -1: an item removed by a live mapping change, whose deletion the server has not confirmed yet.
+    if (!this.open || tag < 0) return;
     if (this.reported[tag] === 0) {
       this.reported[tag] = 1;
       this.reportedCount++;
@@ -190,8 +213,22 @@ export interface ItemFailure {
   status: string;
 }
 
+/**
+ * One accepted monitored item and where its tag number lives: `tags[index]` is read by the item
+ * group's change handler for every sample, so rewriting it renumbers the item in place.
+ */
+export interface MonitoredSlot {
+  /** The NodeId as node-opcua prints it (canonical): how a live update recognises an unchanged item. */
+  nodeId: string;
+  monitoredItemId: number;
+  tags: number[];
+  index: number;
+}
+
 export interface SubscribeResult {
   subscription: TagSubscription;
+  /** Items the server accepted, with their tag slots (for live mapping changes). */
+  items: MonitoredSlot[];
   /** Items the server accepted. */
   monitored: number;
   failures: ItemFailure[];
@@ -230,21 +267,42 @@ export async function subscribeTags(o: SubscribeOptions): Promise<SubscribeResul
   subscription.on('raw_notification', (m: NotificationMessage) => dispatcher.onPublish(m, Date.now()));
   const tagSubscription = new TagSubscription(subscription, o.onLost);
 
+  const created = await createItems(subscription, o.config, o.config.tags.map((t, tag) => ({ tag, nodeId: t.nodeId })), o.maxItemsPerCall, dispatcher, o.logger);
+  const { failures, calls, itemsPerCall, items } = created;
+  const monitored = items.length;
+  failures.sort((a, b) => a.tag - b.tag);
+  dispatcher.expectItems(monitored);
+  // As the server revised them: what the watchdog can expect of keep-alives.
+  const keepAliveMs = subscription.publishingInterval * subscription.maxKeepAliveCount;
+  return { subscription: tagSubscription, items, monitored, failures, calls, itemsPerCall, keepAliveMs };
+}
+
+/**
+ * Creates monitored items for `entries` in chunks the server accepts (halving a chunk it refuses as
+ * too large), each handing its samples to the dispatcher under the entry's tag number.
+ */
+async function createItems(
+  subscription: ClientSubscription,
+  config: CollectorConfig,
+  entries: readonly { tag: number; nodeId: string }[],
+  maxItemsPerCall: number,
+  dispatcher: SampleDispatcher,
+  logger: Logger,
+): Promise<{ items: MonitoredSlot[]; failures: ItemFailure[]; calls: number; itemsPerCall: number }> {
   // Parse NodeIds first: a malformed one would make node-opcua throw for its whole chunk.
   const valid: { tag: number; nodeId: NodeId }[] = [];
   const failures: ItemFailure[] = [];
-  for (const [tag, t] of o.config.tags.entries()) {
+  for (const e of entries) {
     try {
-      valid.push({ tag, nodeId: resolveNodeId(t.nodeId) });
+      valid.push({ tag: e.tag, nodeId: resolveNodeId(e.nodeId) });
     } catch {
-      failures.push({ tag, nodeId: t.nodeId, status: 'BadNodeIdInvalid (not a valid NodeId string)' });
+      failures.push({ tag: e.tag, nodeId: e.nodeId, status: 'BadNodeIdInvalid (not a valid NodeId string)' });
     }
   }
-
-  let itemsPerCall = o.maxItemsPerCall > 0 ? Math.min(o.maxItemsPerCall, DEFAULT_ITEMS_PER_CALL) : DEFAULT_ITEMS_PER_CALL;
+  let itemsPerCall = maxItemsPerCall > 0 ? Math.min(maxItemsPerCall, DEFAULT_ITEMS_PER_CALL) : DEFAULT_ITEMS_PER_CALL;
   let calls = 0;
-  let monitored = 0;
-  const parameters = { samplingInterval: sampling.intervalMs, queueSize: sampling.queueSize, discardOldest: true };
+  const items: MonitoredSlot[] = [];
+  const parameters = { samplingInterval: config.sampling.intervalMs, queueSize: config.sampling.queueSize, discardOldest: true };
   for (let start = 0; start < valid.length; ) {
     const chunk = valid.slice(start, start + itemsPerCall);
     // Chunk-local tag numbers: the handler maps the group's index to the configuration's tag index.
@@ -261,7 +319,7 @@ export async function subscribeTags(o: SubscribeOptions): Promise<SubscribeResul
       // A server that understates (or does not state) its limit: halve the chunk and try again.
       if (/BadTooManyOperations/.test(messageOf(err)) && itemsPerCall > 1) {
         itemsPerCall = Math.max(1, Math.floor(itemsPerCall / 2));
-        o.logger.warn({ itemsPerCall }, 'the server refused a CreateMonitoredItems chunk as too large; retrying with smaller chunks');
+        logger.warn({ itemsPerCall }, 'the server refused a CreateMonitoredItems chunk as too large; retrying with smaller chunks');
         continue;
       }
       throw err;
@@ -270,16 +328,83 @@ export async function subscribeTags(o: SubscribeOptions): Promise<SubscribeResul
       dispatcher.deliver(tags[index] ?? -1, dv);
     });
     for (const [i, item] of group.monitoredItems.entries()) {
-      if (item.statusCode.isGood()) monitored++;
+      if (item.statusCode.isGood()) items.push({ nodeId: chunk[i]!.nodeId.toString(), monitoredItemId: item.monitoredItemId as number, tags, index: i });
       else failures.push({ tag: tags[i] ?? -1, nodeId: chunk[i]?.nodeId.toString() ?? '?', status: item.statusCode.toString() });
     }
     start += chunk.length;
   }
   failures.sort((a, b) => a.tag - b.tag);
-  dispatcher.expectItems(monitored);
-  // As the server revised them: what the watchdog can expect of keep-alives.
-  const keepAliveMs = subscription.publishingInterval * subscription.maxKeepAliveCount;
-  return { subscription: tagSubscription, monitored, failures, calls, itemsPerCall, keepAliveMs };
+  return { items, failures, calls, itemsPerCall };
+}
+
+export interface RetargetResult {
+  kept: number;
+  added: number;
+  removed: number;
+  failures: ItemFailure[];
+}
+
+/**
+ * A live mapping change on the existing session and subscription: items whose node is still
+ * mapped are renumbered in place (no sample of theirs is lost), items no longer mapped are deleted,
+ * new nodes get new items. The renumbering and the dispatcher's new sink take effect together,
+ * synchronously, before any request goes out; samples of a removed item that arrive before the
+ * server confirms its deletion are ignored (tag -1).
+ */
+export async function retargetItems(o: {
+  session: ClientSession;
+  subscription: ClientSubscription;
+  items: MonitoredSlot[];
+  config: CollectorConfig;
+  sink: SampleSink;
+  dispatcher: SampleDispatcher;
+  maxItemsPerCall: number;
+  logger: Logger;
+}): Promise<RetargetResult> {
+  const wanted = new Map<string, number>();
+  const unparsable: { tag: number; nodeId: string }[] = [];
+  for (const [tag, t] of o.config.tags.entries()) {
+    try {
+      wanted.set(resolveNodeId(t.nodeId).toString(), tag);
+    } catch {
+      unparsable.push({ tag, nodeId: t.nodeId });
+    }
+  }
+  const renumber = new Map<number, number>();
+  const kept: MonitoredSlot[] = [];
+  const removed: MonitoredSlot[] = [];
+  const present = new Set<string>();
+  for (const slot of o.items) {
+    const from = slot.tags[slot.index]!;
+    const to = wanted.get(slot.nodeId);
+    if (to === undefined) {
+      slot.tags[slot.index] = -1;
+      removed.push(slot);
+    } else {
+      slot.tags[slot.index] = to;
+      renumber.set(from, to);
+      kept.push(slot);
+      present.add(slot.nodeId);
+    }
+  }
+  o.dispatcher.retarget(o.sink, o.config.tags.length, renumber);
+  o.items.length = 0;
+  o.items.push(...kept);
+
+  const perCall = o.maxItemsPerCall > 0 ? Math.min(o.maxItemsPerCall, DEFAULT_ITEMS_PER_CALL) : DEFAULT_ITEMS_PER_CALL;
+  for (let i = 0; i < removed.length; i += perCall) {
+    const ids = removed.slice(i, i + perCall).map((s) => s.monitoredItemId);
+    // The session implements the raw subscription service; node-opcua's ClientSession type leaves it out.
+    await (o.session as ClientSession & ClientSessionRawSubscriptionService).deleteMonitoredItems({ subscriptionId: o.subscription.subscriptionId, monitoredItemIds: ids });
+  }
+  const toAdd = [
+    ...[...wanted].filter(([nodeId]) => !present.has(nodeId)).map(([, tag]) => ({ tag, nodeId: o.config.tags[tag]!.nodeId })),
+    ...unparsable,
+  ].sort((a, b) => a.tag - b.tag);
+  const created = await createItems(o.subscription, o.config, toAdd, o.maxItemsPerCall, o.dispatcher, o.logger);
+  o.items.push(...created.items);
+  o.dispatcher.expectItems(o.items.length);
+  return { kept: kept.length, added: created.items.length, removed: removed.length, failures: created.failures };
 }
 
 /** A created subscription; tells a termination by the server from our own close. */

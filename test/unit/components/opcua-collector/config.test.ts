@@ -93,6 +93,7 @@ test('defaults are filled, derived values computed, and the input left untouched
   assert.deepEqual(c.publish, {
     topic: 'conduit/{thingName}/telemetry',
     mappingTopic: 'conduit/{thingName}/mapping',
+    auditTopic: 'conduit/{thingName}/config-audit',
     qos: 1,
     maxMessageBytes: 131072,
     intervalMs: 1000,
@@ -369,11 +370,17 @@ test('the recipe: identity, manifests, lifecycle, artifact and IPC policy', () =
   assert.deepEqual(Object.keys(mqtt), ['conduit.OpcUaCollector:mqttproxy:1']);
   const policy = mqtt['conduit.OpcUaCollector:mqttproxy:1'];
   assert.deepEqual(policy.operations, ['aws.greengrass#PublishToIoTCore']);
-  assert.deepEqual(policy.resources, ['conduit/{iot:thingName}/telemetry', 'conduit/{iot:thingName}/mapping', 'conduit/{iot:thingName}/metrics', 'conduit/{iot:thingName}/alarms']);
+  assert.deepEqual(policy.resources, [
+    'conduit/{iot:thingName}/telemetry',
+    'conduit/{iot:thingName}/mapping',
+    'conduit/{iot:thingName}/metrics',
+    'conduit/{iot:thingName}/alarms',
+    'conduit/{iot:thingName}/config-audit',
+  ]);
   // The policy covers exactly the default topics, with the thing name in place of the placeholder.
   const c = parseCollectorConfig(DEFAULT_CONFIGURATION);
   assert.deepEqual(
-    [c.publish.topic, c.publish.mappingTopic, c.metrics.topic, c.burst.alarmTopic].map((t) => t.replace('{thingName}', '{iot:thingName}')),
+    [c.publish.topic, c.publish.mappingTopic, c.metrics.topic, c.burst.alarmTopic, c.publish.auditTopic].map((t) => t.replace('{thingName}', '{iot:thingName}')),
     policy.resources,
   );
   // Local pub/sub: publish only to the sink's put topic, subscribe only to its ack topic.

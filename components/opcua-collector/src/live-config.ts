@@ -1,0 +1,127 @@
+// Live configuration updates, the nucleus's two-step way: a deployment first asks every component to
+// validate the new configuration (the collector checks it with the same parser it starts with, and
+// against the running one: see updateProblems), then applies it and notifies. An applied update is
+// read back, diffed, logged, applied without a restart, and audited. An update that fails to parse
+// at that point (the nucleus applies anyway when no component answered in time) is refused here:
+// the running configuration stays, and the ERROR names every problem.
+import { parseCollectorConfig } from './config';
+import { diffConfig, updateProblems, type ConfigDiff } from './config-diff';
+import type { CollectorConfig } from './config-types';
+import { ConfigError, type ConfigIssue } from './errors';
+import type { Logger } from './ports';
+
+/** The nucleus fires one event per changed key: wait this long for the rest before reading back. */
+const SETTLE_MS = 250;
+/** A validity report's message is shown in the deployment's status: keep it readable. */
+const MAX_REPORT_CHARS = 2_000;
+
+export interface LiveConfigOptions {
+  logger: Logger;
+  initial: CollectorConfig;
+  /** The component's configuration as the nucleus has it now (GetConfiguration). */
+  read: () => Promise<unknown>;
+  /** Applies a validated, different configuration; throws to leave the running one in place. */
+  apply: (next: CollectorConfig, diff: ConfigDiff) => Promise<void>;
+  /** Publishes the audit of an applied update. */
+  audit: (diff: ConfigDiff) => void;
+}
+
+export type Validity = { status: 'ACCEPTED' } | { status: 'REJECTED'; message: string };
+
+export class LiveConfig {
+  private running: CollectorConfig;
+  private timer: NodeJS.Timeout | undefined;
+  private applying: Promise<void> = Promise.resolve();
+  /** Applied updates and refused ones, for tests and metrics. */
+  readonly counts = { validated: 0, rejected: 0, applied: 0, refused: 0, unchanged: 0 };
+
+  constructor(private readonly o: LiveConfigOptions) {
+    this.running = o.initial;
+  }
+
+  get current(): CollectorConfig {
+    return this.running;
+  }
+
+  /** The answer to a validate event for `raw`, the whole proposed configuration. */
+  validate(deploymentId: string, raw: unknown): Validity {
+    this.counts.validated++;
+    const issues = this.problemsOf(raw);
+    if (issues.length === 0) {
+      this.o.logger.info({ deploymentId }, 'configuration update validated: ACCEPTED');
+      return { status: 'ACCEPTED' };
+    }
+    this.counts.rejected++;
+    this.o.logger.warn({ deploymentId, issues }, 'configuration update validated: REJECTED; the running configuration stays');
+    return { status: 'REJECTED', message: reportText(issues) };
+  }
+
+  /** A configuration-update event: read back and apply once the nucleus has written every key. */
+  changed(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.applying = this.applying.then(() => this.reload()).catch((e) => this.o.logger.error({ err: String(e) }, 'applying the configuration update failed'));
+    }, SETTLE_MS);
+  }
+
+  /** Resolves once every update notified so far is applied (or refused). */
+  async settled(): Promise<void> {
+    await new Promise((r) => setTimeout(r, SETTLE_MS + 10));
+    await this.applying;
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private problemsOf(raw: unknown): ConfigIssue[] {
+    try {
+      return updateProblems(this.running, parseCollectorConfig(raw));
+    } catch (e) {
+      if (e instanceof ConfigError) return [...e.issues];
+      return [{ path: '', message: e instanceof Error ? e.message : String(e), fix: 'see docs/configuration.md' }];
+    }
+  }
+
+  private async reload(): Promise<void> {
+    const raw = await this.o.read();
+    const issues = this.problemsOf(raw);
+    if (issues.length > 0) {
+      this.counts.refused++;
+      this.o.logger.error(
+        { issues, mappingVersion: this.running.mappingVersion },
+        'the applied configuration is invalid; it is NOT used: the collector keeps running with its previous configuration (correct the deployment)',
+      );
+      return;
+    }
+    const next = parseCollectorConfig(raw);
+    const diff = diffConfig(this.running, next);
+    if (diff.changed.length === 0) {
+      this.counts.unchanged++;
+      return;
+    }
+    this.o.logger.info(
+      {
+        mappingVersion: diff.mappingVersion,
+        tagsAdded: diff.tags.added,
+        tagsRemoved: diff.tags.removed,
+        tagsChanged: diff.tags.changed,
+        changed: diff.changed,
+        reconnect: diff.reconnect,
+      },
+      diff.mappingChanged ? 'applying a configuration update: the tag mapping changes' : 'applying a configuration update',
+    );
+    if (diff.restartOnly.length > 0) {
+      this.o.logger.warn({ keys: diff.restartOnly }, 'these keys take effect at the next start of the component');
+    }
+    await this.o.apply(next, diff);
+    this.running = next;
+    this.counts.applied++;
+    this.o.audit(diff);
+  }
+}
+
+function reportText(issues: readonly ConfigIssue[]): string {
+  const text = issues.map((i) => `${i.path || '(root)'}: ${i.message}. Fix: ${i.fix}`).join(' | ');
+  return text.length <= MAX_REPORT_CHARS ? text : `${text.slice(0, MAX_REPORT_CHARS - 20)}… (${issues.length} problems)`;
+}
