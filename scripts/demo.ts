@@ -163,7 +163,7 @@ async function main(): Promise<void> {
           : alarms.map((a) => `alarm ${a.event} ${a.tag} at ${new Date(a.at).toISOString()} value ${fmt(a.value)}  alarmId ${a.alarmId}  captureId ${a.captureId ?? '-'}`)),
         captures.length === 0
           ? `Firehose (local, stream ${STREAM}): no capture yet${alarms.length > 0 ? ' (it closes 10 s after the alarm, then goes sink → spool → PutRecordBatch)' : ''}`
-          : `Firehose (local, stream ${STREAM}): ${records.length} records; capture ${captures.map((c) => `${c.captureId} part ${c.part}/${c.parts}: ${c.total} samples (${c.preTriggerCount} before the alarm), complete ${c.complete}`).join('; ')}`,
+          : `Firehose (local, stream ${STREAM}): ${records.length} records; capture ${captures.map((c) => `${c.captureId} part ${c.part}/${c.parts}: ${c.total} samples (${c.preTriggerCount} before the alarm), ${c.complete ? 'complete' : `incomplete: ${c.incomplete.join(', ')}${c.gaps?.missingSamples ? ` (${c.gaps.missingSamples} samples the server never sampled)` : ''}`}`).join('; ')}`,
         `Firehose records kept in ${firehoseFile}`,
         `collector log: ${collector.logPath}`,
         `sink log: ${sink.logPath}`,
