@@ -2,13 +2,13 @@
 // it, the bundle runs with plain `node` and its native addon loads, as on a gateway.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import AdmZip from 'adm-zip';
 import { LocalIpcServer } from '../harness/ipc/server';
-import { buildProbe, type BuiltFixture } from '../harness/fixtures';
+import { buildCollector, buildProbe, type BuiltFixture } from '../harness/fixtures';
 import { CRT_PLATFORMS } from '../../scripts/build';
 
 let probe: BuiltFixture;
@@ -101,5 +101,35 @@ test('unzipped alone, the bundle runs with plain node and talks IPC through its 
   } finally {
     child.kill('SIGKILL');
     await ipc.close();
+  }
+});
+
+test("the collector's artifact runs its operator tools on a gateway: index.js egress-plan prints the plan, unspoiled by node-opcua's load-time output", { timeout: 120_000 }, async () => {
+  const built = await buildCollector();
+  const app = mkdtempSync(join(dir, 'collector-'));
+  try {
+    new AdmZip(built.zipPath).extractAllTo(app, true);
+    const cfg = join(app, 'cfg.json');
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        endpointUrl: 'opc.tcp://plc.plant.local:4840',
+        allowedEndpoints: ['plc.plant.local:4840'],
+        serverTrust: { thumbprints: ['0123456789abcdef0123456789abcdef01234567'] },
+        credentialsSecretId: 'conduit/opcua-collector',
+        site: 'lyon',
+        area: 'line-1',
+        mappingVersion: '1',
+        tags: [{ name: 'Vib01', nodeId: 'ns=3;s=Vib01', mode: 'rms' }],
+      }),
+    );
+    const r = spawnSync(process.execPath, [join(app, 'index.js'), 'egress-plan', '--config', cfg, '--region', 'eu-west-1'], { encoding: 'utf8', cwd: app, timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Egress plan: conduit\.OpcUaCollector/, 'the report is the first thing on stdout');
+    assert.match(r.stdout, /NOTHING IS INBOUND/);
+    assert.match(r.stdout, /plc\.plant\.local:4840/);
+    assert.doesNotMatch(r.stdout, /NODE-OPCUA/);
+  } finally {
+    rmSync(built.outDir, { recursive: true, force: true });
   }
 });

@@ -167,7 +167,7 @@ test('nucleus spool full for a few seconds: the collector holds and retries, and
     const last = metricsMessages(gg).at(-1)!;
     assert.ok(last.ipc.publishRetries > 0, JSON.stringify(last.ipc));
     assert.equal(last.lost.queueFull, 0);
-    assert.deepEqual(last.lost, { queueFull: 0, rejectedByNucleus: 0, serverOverflow: 0, stages: 0, encoder: 0 });
+    assert.deepEqual(last.lost, { queueFull: 0, rejectedByNucleus: 0, serverOverflow: 0, stages: 0, encoder: 0, captureRecords: 0 });
   }),
 );
 
@@ -201,7 +201,7 @@ test('IPC socket dropped, idle and with a publish in flight: the collector recon
     assertWindowsComplete(gg, from, until);
     const last = metricsMessages(gg).at(-1)!;
     assert.ok(last.ipc.reconnects >= 2, JSON.stringify(last.ipc));
-    assert.deepEqual(last.lost, { queueFull: 0, rejectedByNucleus: 0, serverOverflow: 0, stages: 0, encoder: 0 });
+    assert.deepEqual(last.lost, { queueFull: 0, rejectedByNucleus: 0, serverOverflow: 0, stages: 0, encoder: 0, captureRecords: 0 });
   }),
 );
 

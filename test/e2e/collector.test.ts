@@ -148,7 +148,7 @@ test('RMS windows and deadband points equal what the plant\'s known signal gives
     const last = metrics.at(-1);
     assert.ok(last.samplesReceived > 0 && last.pointsPublished > 0 && last.reductionRatio > 1, JSON.stringify(last));
     assert.equal(last.opcua.overflowLost, 0);
-    assert.deepEqual(last.lost, { queueFull: 0, rejectedByNucleus: 0, serverOverflow: 0, stages: 0, encoder: 0 });
+    assert.deepEqual(last.lost, { queueFull: 0, rejectedByNucleus: 0, serverOverflow: 0, stages: 0, encoder: 0, captureRecords: 0 });
   }),
 );
 

@@ -108,6 +108,8 @@ function baseFlows(o: { region: string; data: string; cred: string; mqtt: number
 }
 
 const TOPICS = 'conduit/{thingName}/telemetry, conduit/{thingName}/mapping, conduit/{thingName}/metrics';
+/** Applied live updates are audited in every mode. */
+const AUDIT = 'conduit/{thingName}/config-audit';
 
 describe('egressPlan', () => {
   test('no Region, no endpoints, no alarm: placeholders, nucleus defaults 8883 and 8443, no Firehose, no sink', () => {
@@ -120,7 +122,7 @@ describe('egressPlan', () => {
       plane: 8443,
       tags: 2,
       dns: ' and plc.plant.local',
-      topics: TOPICS,
+      topics: `${TOPICS}, ${AUDIT}`,
     });
     assert.deepEqual(flows, expected);
     assert.equal(flows.filter((f) => f.firewall).length, 8);
@@ -146,7 +148,7 @@ describe('egressPlan', () => {
       plane: 443,
       tags: 2,
       dns: ' and plc.plant.local',
-      topics: `${TOPICS}, conduit/{thingName}/alarms`,
+      topics: `${TOPICS}, conduit/{thingName}/alarms, ${AUDIT}`,
     });
     const firehose: Flow = {
       from: 'conduit.FirehoseSink',
@@ -198,7 +200,7 @@ describe('egressPlan', () => {
 
   test('shadow mode publishes only metrics; an IP address needs no DNS for the plant; an IPv6 endpoint keeps its brackets', () => {
     const shadow = egressPlan({ collector: collector({ mode: 'shadow', endpointUrl: 'opc.tcp://10.20.30.40:4841/UA' }) });
-    assert.match(shadow.find((f) => f.from === 'Greengrass nucleus')?.detail ?? '', /PublishToIoTCore on conduit\/\{thingName\}\/metrics, and/);
+    assert.match(shadow.find((f) => f.from === 'Greengrass nucleus')?.detail ?? '', /PublishToIoTCore on conduit\/\{thingName\}\/metrics, conduit\/\{thingName\}\/config-audit, and/);
     assert.deepEqual([shadow[0]?.destination, shadow[0]?.port], ['10.20.30.40', 4841]);
     assert.equal(shadow.find((f) => f.zone === 'site DNS')?.detail, 'resolves the AWS host names above');
     const v6 = egressPlan({ collector: collector({ endpointUrl: 'opc.tcp://[fd00::10]:4840' }) });

@@ -1,0 +1,201 @@
+// conduit.OpcUaCollector's component: the only place the real clients are built (Greengrass IPC,
+// AWS Secrets Manager through the token exchange service, node-opcua). It reads and validates the
+// component's configuration, starts the pipeline and the OPC UA source, reports RUNNING, and on
+// SIGTERM flushes the open windows and the queue within the recipe's Shutdown timeout.
+import { randomBytes } from 'node:crypto';
+import { format } from 'node:util';
+import { setErrorLogger, setWarningLogger } from 'node-opcua-debug';
+import { Backoff } from '../../../shared/backoff';
+import { parseCollectorConfig, describeConfig } from './config';
+import { ConfigError } from './errors';
+import { reportEuRanges } from './eu-range';
+import { SecretsManagerCredentialSource } from './credentials';
+import { GreengrassIpc, describeIpcError } from '../../../shared/edge/greengrass-ipc';
+import { createLogger } from '../../../shared/edge/logger';
+import { NodeOpcUaSource } from './opcua';
+import { CollectorPipeline } from './pipeline';
+import { CollectorRuntime } from './runtime';
+import { CaptureHandoff } from './capture-handoff';
+import { buildConfigAudit } from './config-diff';
+import { LiveConfig, type Validity } from './live-config';
+import { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
+
+const COMPONENT = 'conduit.OpcUaCollector';
+/** Time to flush and publish on SIGTERM: the recipe's Shutdown timeout (15 s) less a margin. */
+const SHUTDOWN_BUDGET_MS = 10_000;
+
+async function main(): Promise<void> {
+  const logger = createLogger(COMPONENT);
+  // node-opcua prints its own multi-line console text; carry it in the JSON log instead, so every
+  // line of the component's log can be parsed. Its "errors" are connection failures the collector
+  // already handles and logs, so they are warnings here (ERROR is kept for lost data).
+  const fromNodeOpcua = (...args: unknown[]): void =>
+    logger.warn({ source: 'node-opcua', text: format(...args).replace(/\u001b\[[0-9;]*m/g, '').trim() }, 'node-opcua');
+  setWarningLogger(fromNodeOpcua);
+  setErrorLogger(fromNodeOpcua);
+  const thingName = process.env.AWS_IOT_THING_NAME ?? '';
+  const runId = randomBytes(6).toString('hex');
+  const ipc = new GreengrassIpc({ logger, backoff: new Backoff({ initialDelayMs: 500, maxDelayMs: 30_000 }, Math.random) });
+
+  const fail = async (reason: string, fields: Record<string, unknown> = {}): Promise<never> => {
+    logger.error({ ...fields, reason }, 'the collector cannot run');
+    await ipc.updateState('ERRORED').catch(() => undefined);
+    await ipc.close();
+    process.exit(1);
+  };
+
+  // Set once the component runs; until then a validate event is checked against the schema alone.
+  let live: LiveConfig | undefined;
+  ipc.onConnected = async (client) => {
+    const validations = client.subscribeToValidateConfigurationUpdates({});
+    validations.on('message', (m) => {
+      const deploymentId = m.validateConfigurationUpdateEvent?.deploymentId ?? '';
+      const proposed = m.validateConfigurationUpdateEvent?.configuration ?? {};
+      const verdict = live ? live.validate(deploymentId, proposed) : validateAlone(proposed);
+      void ipc
+        .call('SendConfigurationValidityReport', (c, o) =>
+          c.sendConfigurationValidityReport(
+            {
+              configurationValidityReport: {
+                deploymentId,
+                status: verdict.status === 'ACCEPTED' ? greengrasscoreipc.model.ConfigurationValidityStatus.ACCEPTED : greengrasscoreipc.model.ConfigurationValidityStatus.REJECTED,
+                ...(verdict.status === 'REJECTED' ? { message: verdict.message } : {}),
+              },
+            },
+            o,
+          ),
+        )
+        .catch((e) => logger.warn({ deploymentId, error: describeIpcError(e) }, 'cannot report the validity of a configuration update'));
+    });
+    const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
+    updates.on('message', () => live?.changed());
+    await Promise.all([
+      validations.activate().catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration validation')),
+      updates.activate().catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration updates')),
+    ]);
+  };
+  await ipc.connect();
+  if (!thingName) return fail('AWS_IOT_THING_NAME is not set: run this component under the Greengrass nucleus');
+
+  let config;
+  try {
+    config = parseCollectorConfig(await ipc.getConfiguration());
+  } catch (e) {
+    if (e instanceof ConfigError) return fail('invalid configuration', { issues: e.issues });
+    return fail(`cannot read the configuration: ${describeIpcError(e)}`);
+  }
+  logger.setLevel(config.logLevel);
+  logger.info({ thingName, runId, mappingVersion: config.mappingVersion, config: describeConfig(config) }, 'starting');
+  if (config.mode === 'shadow') {
+    logger.warn({ mode: config.mode }, 'shadow mode: the pipeline runs but only metrics are published (what would be published is in their "shadow" field)');
+  }
+  if (config.allowInsecure) {
+    logger.warn({ securityMode: config.securityMode, securityPolicy: config.securityPolicy }, 'allowInsecure is true: the OPC UA connection may be unencrypted and the server unauthenticated');
+  }
+
+  let pipeline: CollectorPipeline;
+  try {
+    pipeline = new CollectorPipeline(config, { thingName, runId });
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  }
+  let credentials = new SecretsManagerCredentialSource({ secretId: config.credentialsSecretId });
+  const source = new NodeOpcUaSource({
+    config,
+    credentials,
+    sink: pipeline.onSample,
+    // Percent deadbands without a configured range get the server's EURange (the mapping is republished).
+    // `pipeline` is read at each call: a live update may have replaced it.
+    onEuRanges: (readings) => void reportEuRanges(pipeline, readings, logger),
+    logger,
+    workDir: process.cwd(),
+  });
+  // Captures go to conduit.FirehoseSink. The hand-off touches the sink's topics only once a first
+  // capture is made (a live update may add alarms later), so a collector without alarms needs no
+  // pub/sub permission at all.
+  const handoff = new CaptureHandoff({
+          pubsub: ipc,
+          logger,
+          producer: COMPONENT,
+          putTopic: config.burst.sinkTopic,
+          ackTopic: config.burst.sinkAckTopic,
+          ackTimeoutMs: config.burst.ackTimeoutMs,
+          maxPendingBytes: config.burst.maxPendingBytes,
+        });
+  const runtime = new CollectorRuntime({
+    handoff,
+    config,
+    thingName,
+    runId,
+    pipeline,
+    publisher: ipc,
+    logger,
+    source,
+    onFatal: (reason) => void fail(reason),
+  });
+
+  runtime.start();
+  await source.start();
+  live = new LiveConfig({
+    logger,
+    initial: config,
+    read: () => ipc.getConfiguration(),
+    apply: async (next, diff) => {
+      logger.setLevel(next.logLevel);
+      const replaced = diff.pipelineChanged ? new CollectorPipeline(next, { thingName, runId }) : pipeline;
+      let newCredentials: SecretsManagerCredentialSource | undefined;
+      if (next.credentialsSecretId !== live!.current.credentialsSecretId) newCredentials = new SecretsManagerCredentialSource({ secretId: next.credentialsSecretId });
+      // Samples go to the new pipeline from here on; then the old one is flushed behind them.
+      if (diff.reconnect || diff.subscriptionChanged || replaced !== pipeline) {
+        await source.reconfigure(next, replaced.onSample, { reconnect: diff.reconnect, ...(newCredentials ? { credentials: newCredentials } : {}) });
+      }
+      runtime.reconfigure(next, replaced);
+      pipeline = replaced;
+      if (newCredentials) {
+        credentials.close();
+        credentials = newCredentials;
+      }
+      if (next.mode !== live!.current.mode) logger.warn({ mode: next.mode }, next.mode === 'shadow' ? 'shadow mode: only metrics are published from now on' : 'active mode: publishing again');
+    },
+    audit: (diff) => runtime.publishAudit(buildConfigAudit(diff, { thingName, site: live!.current.site, area: live!.current.area, runId, nowMs: Date.now() })),
+  });
+  await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
+  logger.info({ telemetryTopic: runtime.telemetryTopic }, 'running');
+
+  let stopping = false;
+  process.on('SIGTERM', () => {
+    if (stopping) return;
+    stopping = true;
+    const deadline = Date.now() + SHUTDOWN_BUDGET_MS;
+    logger.info({ budgetMs: SHUTDOWN_BUDGET_MS }, 'SIGTERM: flushing open windows and the publish queue');
+    void (async () => {
+      live?.stop();
+      await source.stop();
+      const { unsent } = await runtime.stop(deadline);
+      credentials.close();
+      if (unsent > 0) logger.error({ unsent }, 'stopped with messages not yet accepted by the nucleus (data lost)');
+      else logger.info({}, 'stopped cleanly');
+      await ipc.close();
+      process.exit(0);
+    })();
+  });
+}
+
+/** Before the component runs there is no running configuration to compare with: the schema decides. */
+function validateAlone(raw: unknown): Validity {
+  try {
+    parseCollectorConfig(raw);
+    return { status: 'ACCEPTED' };
+  } catch (e) {
+    const issues = e instanceof ConfigError ? e.issues : [{ path: '', message: String(e), fix: 'see docs/configuration.md' }];
+    return { status: 'REJECTED', message: issues.map((i) => `${i.path}: ${i.message}. Fix: ${i.fix}`).join(' | ') };
+  }
+}
+
+/** Runs the component until SIGTERM; called by index.ts when no tool command is given. */
+export function run(): void {
+  main().catch((e) => {
+    process.stderr.write(`conduit.OpcUaCollector failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}
