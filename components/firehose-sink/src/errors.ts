@@ -3,32 +3,14 @@
 // (soon with backoff when retryable, at the longest backoff when only a configuration change can
 // help). A partial failure is not an error: it is the call's result, carrying the failed indices.
 
-/** One problem in the component's configuration, phrased for the engineer who has to fix it. */
-export interface ConfigIssue {
-  /** JSON pointer into the configuration, e.g. `/spool/maxBytes`; `` (empty) is the whole document. */
-  path: string;
-  /** What is wrong, e.g. "must be a whole number of at least 1048576 (got 1000)". */
-  message: string;
-  /** What to do, in plain words. */
-  fix: string;
-}
+import { ConfigError as ComponentConfigError, type ConfigIssue } from '../../../shared/config-error';
 
-/** The configuration is invalid: every problem is listed, and no partial configuration is returned. */
-export class ConfigError extends Error {
-  readonly issues: readonly ConfigIssue[];
+export type { ConfigIssue } from '../../../shared/config-error';
 
+/** The sink's configuration is invalid: every problem is listed, and no partial configuration is returned. */
+export class ConfigError extends ComponentConfigError {
   constructor(issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
-    super(ConfigError.format(issues), { cause: options?.cause });
-    // Set explicitly: the bundler's minifier renames classes, so `constructor.name` is unreliable.
-    this.name = 'ConfigError';
-    this.issues = issues;
-  }
-
-  /** One line per issue, so the whole list lands in the Greengrass log. */
-  static format(issues: readonly ConfigIssue[]): string {
-    const n = issues.length;
-    const head = `invalid conduit.FirehoseSink configuration: ${n} problem${n === 1 ? '' : 's'}`;
-    return [head, ...issues.map((i) => `  ${i.path === '' ? '(the whole configuration)' : i.path}: ${i.message}. Fix: ${i.fix}`)].join('\n');
+    super(issues, 'conduit.FirehoseSink', options);
   }
 }
 

@@ -1,33 +1,9 @@
-// Test helpers for conduit.FirehoseSink: a logger that keeps every line, and a temporary folder.
+// Test helpers for conduit.FirehoseSink: a logger that keeps every line (the harness's), and a temporary folder.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from '../../../../components/firehose-sink/src/ports';
 
-export interface LogLine {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  msg: string;
-  fields: Record<string, unknown>;
-}
-
-export class CapturedLog implements Logger {
-  readonly lines: LogLine[] = [];
-  debug(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'debug', msg, fields });
-  }
-  info(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'info', msg, fields });
-  }
-  warn(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'warn', msg, fields });
-  }
-  error(fields: Record<string, unknown>, msg: string): void {
-    this.lines.push({ level: 'error', msg, fields });
-  }
-  at(level: LogLine['level']): LogLine[] {
-    return this.lines.filter((l) => l.level === level);
-  }
-}
+export { CapturedLog, type LogLine } from '../../../harness/captured-log';
 
 /** A fresh folder, removed by the returned function. */
 export function tempDir(prefix = 'conduit-sink-'): { dir: string; remove: () => void } {

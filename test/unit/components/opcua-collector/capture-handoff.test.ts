@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { CaptureHandoff } from '../../../../components/opcua-collector/src/capture-handoff';
 import { decodePut, encodeAck, type PutMessage } from '../../../../shared/handoff/protocol';
 import type { LocalPubSub, PublishFailure } from '../../../../components/opcua-collector/src/ports';
-import { CapturedLog } from './captured-log';
+import { CapturedLog } from '../../../harness/captured-log';
 
 class FakePubSub implements LocalPubSub {
   readonly puts: PutMessage[] = [];

@@ -12,7 +12,7 @@ import { CollectorRuntime } from '../../../../components/opcua-collector/src/run
 import type { EncodedMessage } from '../../../../shared/publish';
 import { decode } from '../../shared/publish/helpers';
 import { BASE_CONFIG } from './config-fixture';
-import { CapturedLog } from './captured-log';
+import { CapturedLog } from '../../../harness/captured-log';
 
 const T0 = 1_718_000_000_000;
 const GOOD = 0;

@@ -13,7 +13,7 @@ import type { CollectorConfig } from '../../../../components/opcua-collector/src
 import type { EncodedMessage } from '../../../../shared/publish';
 import { decode } from '../../shared/publish/helpers';
 import { BASE_CONFIG } from './config-fixture';
-import { CapturedLog } from './captured-log';
+import { CapturedLog } from '../../../harness/captured-log';
 
 const THING = 'gw-unit';
 const TELEMETRY = `conduit/${THING}/telemetry`;

@@ -14,7 +14,7 @@ import {
   subscriptionTiming,
   watchdogLastSignMs,
 } from '../../../../../components/opcua-collector/src/opcua/subscription';
-import { CapturedLog } from '../captured-log';
+import { CapturedLog } from '../../../../harness/captured-log';
 import { BASE_CONFIG } from '../config-fixture';
 
 const NOW = 1_718_000_000_000;

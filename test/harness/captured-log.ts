@@ -1,5 +1,5 @@
-// A Logger that keeps every line, for tests that assert on what the collector logged.
-import type { Logger } from '../../../../components/opcua-collector/src/ports';
+// A Logger that keeps every line, for unit tests that assert on what a component logged.
+import type { Logger } from '../../shared/edge/ports';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
