@@ -295,3 +295,19 @@ test('an invalid configuration stops the start with every problem, its path and 
     await gg.close();
   }
 });
+
+test('a configuration update is validated before it applies: an invalid one is REJECTED with its paths and the running configuration stays', T, () =>
+  withSink({}, async (gg, c) => {
+    const before = gg.configuration('conduit.FirehoseSink');
+    const bad = await gg.updateConfiguration('conduit.FirehoseSink', { merge: { spool: { maxBytes: 1000 } } });
+    assert.equal(bad.applied, false);
+    assert.equal(bad.validation.status, 'REJECTED');
+    assert.match(bad.validation.status === 'REJECTED' ? (bad.validation.message ?? '') : '', /\/spool\/maxBytes: .*Fix: /);
+    assert.deepEqual(gg.configuration('conduit.FirehoseSink'), before);
+    const good = await gg.updateConfiguration('conduit.FirehoseSink', { merge: { logLevel: 'debug' } });
+    assert.equal(good.validation.status, 'ACCEPTED');
+    assert.equal(good.applied, true);
+    await c.waitForOutput(logLine('the configuration changed; it takes effect when the component restarts'), 10_000);
+    assert.equal(c.state, 'RUNNING');
+  }),
+);
