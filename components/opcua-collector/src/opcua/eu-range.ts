@@ -14,8 +14,8 @@ import {
   type ReadValueIdOptions,
   ReferenceTypeIds,
   StatusCodes,
-  resolveNodeId,
 } from 'node-opcua-client';
+import { toNodeId } from './node-ids';
 import type { EuRangeReading } from '../eu-range';
 import { messageOf } from './session';
 
@@ -49,13 +49,19 @@ export interface EuRangeResult {
 }
 
 /** Reads the EURange of `targets` (tag index and NodeId string). Never throws. */
-export async function readEuRanges(session: EuRangeSession, targets: readonly { tag: number; nodeId: string }[], limits: EuRangeLimits): Promise<EuRangeResult> {
+export async function readEuRanges(
+  session: EuRangeSession,
+  targets: readonly { tag: number; nodeId: string }[],
+  limits: EuRangeLimits,
+  /** The server's NamespaceArray, for `nsu=` NodeIds. */
+  namespaces: readonly string[] = [],
+): Promise<EuRangeResult> {
   const readings: EuRangeReading[] = [];
   const unanswered: number[] = [];
   const starts: { tag: number; nodeId: NodeId }[] = [];
   for (const t of targets) {
     try {
-      starts.push({ tag: t.tag, nodeId: resolveNodeId(t.nodeId) });
+      starts.push({ tag: t.tag, nodeId: toNodeId(t.nodeId, namespaces) });
     } catch {
       readings.push({ tag: t.tag, problem: 'the NodeId is not valid' });
     }

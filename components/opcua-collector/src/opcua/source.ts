@@ -29,6 +29,7 @@ import { Backoff } from '../../../../shared/backoff';
 import { ensureClientCertificate, type ClientIdentity } from './certificates';
 import { readEuRanges } from './eu-range';
 import { ConnectFailure, OpcUaConnection, messageOf, withTimeout } from './session';
+import { needsNamespaces } from './node-ids';
 import { SampleDispatcher, retargetItems, subscribeTags, watchdogLastSignMs, type ItemFailure, type SubscribeResult } from './subscription';
 import { ServerTrustPolicy, type TrustVerdict } from './trust';
 
@@ -62,7 +63,7 @@ interface Attempt {
   end: (reason: string) => void;
   dispatcher?: SampleDispatcher;
   /** Set once subscribed: what a live mapping change adjusts. */
-  live?: { connection: OpcUaConnection; subscribed: SubscribeResult; maxItemsPerCall: number };
+  live?: { connection: OpcUaConnection; subscribed: SubscribeResult; maxItemsPerCall: number; namespaces: readonly string[] };
   /** The watchdog re-reads what it expects after a live mapping change. */
   onRetarget?: () => void;
 }
@@ -319,17 +320,18 @@ export class NodeOpcUaSource implements OpcUaSource {
       await connection.close();
       return undefined;
     }
+    const namespaces = await this.namespacesOf(connection, this.config);
     const dispatcher = new SampleDispatcher(this.sink, this.c, this.config.tags.length, this.config.sampling.maxNotificationsPerPublish);
     attempt.dispatcher = dispatcher;
     // Sent before the subscription and not awaited: data never waits for it. The answer normally
     // arrives long before the first Publish response, so the first points already carry the
     // resolved deadband; until it does (or if it never does) those tags send every change.
-    if (this.onEuRanges && this.euRangeTargets.length > 0) void this.fetchEuRanges(connection, dispatcher);
+    if (this.onEuRanges && this.euRangeTargets.length > 0) void this.fetchEuRanges(connection, dispatcher, namespaces);
     let subscribed: SubscribeResult;
     let maxItemsPerCall: number;
     try {
       maxItemsPerCall = await connection.maxMonitoredItemsPerCall();
-      subscribed = await subscribeTags({ session: connection.session, config: this.config, maxItemsPerCall, dispatcher, logger: this.logger, onLost: attempt.end });
+      subscribed = await subscribeTags({ session: connection.session, config: this.config, maxItemsPerCall, dispatcher, logger: this.logger, onLost: attempt.end, namespaces });
     } catch (err) {
       dispatcher.open = false;
       await connection.close();
@@ -344,7 +346,7 @@ export class NodeOpcUaSource implements OpcUaSource {
       await connection.close();
       return undefined;
     }
-    attempt.live = { connection, subscribed, maxItemsPerCall };
+    attempt.live = { connection, subscribed, maxItemsPerCall, namespaces };
     this.reportItemFailures(subscribed.failures);
     // Only keep-alives show a quiet plant is alive: fewer than two per timeout, and one late keep-alive resets the session.
     const timeoutMs = this.config.watchdog.noDataTimeoutMs;
@@ -410,6 +412,7 @@ export class NodeOpcUaSource implements OpcUaSource {
     }
     if (!attempt || !live || !attempt.dispatcher) return; // between connections: the next one uses the new settings
     try {
+      if (live.namespaces.length === 0) live.namespaces = await this.namespacesOf(live.connection, config);
       const r = await retargetItems({
         session: live.connection.session,
         subscription: live.subscribed.subscription.subscription,
@@ -419,13 +422,14 @@ export class NodeOpcUaSource implements OpcUaSource {
         dispatcher: attempt.dispatcher,
         maxItemsPerCall: live.maxItemsPerCall,
         logger: this.logger,
+        namespaces: live.namespaces,
       });
       live.subscribed.monitored = live.subscribed.items.length;
       live.subscribed.failures = r.failures;
       attempt.onRetarget?.();
       this.reportItemFailures(r.failures);
       this.logger.info({ endpoint: config.endpointUrl, kept: r.kept, added: r.added, removed: r.removed, failed: r.failures.length }, 'monitored items adjusted to the new tag list on the existing session');
-      if (this.onEuRanges && this.euRangeTargets.length > 0) void this.fetchEuRanges(live.connection, attempt.dispatcher);
+      if (this.onEuRanges && this.euRangeTargets.length > 0) void this.fetchEuRanges(live.connection, attempt.dispatcher, live.namespaces);
     } catch (err) {
       this.logger.warn({ endpoint: config.endpointUrl, err: messageOf(err) }, 'adjusting the monitored items failed; reconnecting with the new tag list');
       this.restartConnection('adjusting the monitored items failed');
@@ -444,13 +448,27 @@ export class NodeOpcUaSource implements OpcUaSource {
     this.wakeFromBackoff?.();
   }
 
+  /**
+   * The server's NamespaceArray when a tag names its namespace by URI (`nsu=`), else nothing. A
+   * failed read is logged; those tags are then refused one by one, the others keep working.
+   */
+  private async namespacesOf(connection: OpcUaConnection, config: CollectorConfig): Promise<readonly string[]> {
+    if (!needsNamespaces(config.tags.map((t) => t.nodeId))) return [];
+    try {
+      return await connection.session.readNamespaceArray();
+    } catch (err) {
+      this.logger.warn({ endpoint: config.endpointUrl, err: messageOf(err) }, 'cannot read the server NamespaceArray: tags written with nsu= cannot be monitored on this connection');
+      return [];
+    }
+  }
+
   /** Reads this session's EURanges and hands them on while the connection is still the current one. Never throws. */
-  private async fetchEuRanges(connection: OpcUaConnection, dispatcher: SampleDispatcher): Promise<void> {
+  private async fetchEuRanges(connection: OpcUaConnection, dispatcher: SampleDispatcher, namespaces: readonly string[]): Promise<void> {
     const endpoint = this.config.endpointUrl;
     const config = this.config;
     try {
       const limits = await connection.euRangeLimits();
-      const r = await readEuRanges(connection.session, this.euRangeTargets, limits);
+      const r = await readEuRanges(connection.session, this.euRangeTargets, limits, namespaces);
       // The connection ended meanwhile: the next one reads them again. A live mapping change
       // renumbered the tags: the change itself asked for them again.
       if (!dispatcher.open || this.stopping || this.config !== config) return;

@@ -18,12 +18,12 @@ import {
   AttributeIds,
   type NotificationMessage,
   type NodeId,
-  resolveNodeId,
   TimestampsToReturn,
 } from 'node-opcua-client';
 import type { CollectorConfig } from '../config-types';
 import type { Logger, SampleSink, SourceCounters } from '../ports';
 import { messageOf } from './session';
+import { toNodeId } from './node-ids';
 
 /**
  * The server's overflow flag on a DataValue (Part 4, 7.39.1): InfoType = DataValue (bit 10) plus the
@@ -248,6 +248,8 @@ export interface SubscribeOptions {
   logger: Logger;
   /** The server ended the subscription (BadTimeout, terminated) without us asking. */
   onLost: (reason: string) => void;
+  /** The server's NamespaceArray, for `nsu=` NodeIds (empty when no tag uses them). */
+  namespaces?: readonly string[];
 }
 
 /** Creates the subscription and all monitored items. Throws if the subscription itself cannot be created. */
@@ -267,7 +269,7 @@ export async function subscribeTags(o: SubscribeOptions): Promise<SubscribeResul
   subscription.on('raw_notification', (m: NotificationMessage) => dispatcher.onPublish(m, Date.now()));
   const tagSubscription = new TagSubscription(subscription, o.onLost);
 
-  const created = await createItems(subscription, o.config, o.config.tags.map((t, tag) => ({ tag, nodeId: t.nodeId })), o.maxItemsPerCall, dispatcher, o.logger);
+  const created = await createItems(subscription, o.config, o.config.tags.map((t, tag) => ({ tag, nodeId: t.nodeId })), o.maxItemsPerCall, dispatcher, o.logger, o.namespaces ?? []);
   const { failures, calls, itemsPerCall, items } = created;
   const monitored = items.length;
   failures.sort((a, b) => a.tag - b.tag);
@@ -288,15 +290,16 @@ async function createItems(
   maxItemsPerCall: number,
   dispatcher: SampleDispatcher,
   logger: Logger,
+  namespaces: readonly string[],
 ): Promise<{ items: MonitoredSlot[]; failures: ItemFailure[]; calls: number; itemsPerCall: number }> {
   // Parse NodeIds first: a malformed one would make node-opcua throw for its whole chunk.
   const valid: { tag: number; nodeId: NodeId }[] = [];
   const failures: ItemFailure[] = [];
   for (const e of entries) {
     try {
-      valid.push({ tag: e.tag, nodeId: resolveNodeId(e.nodeId) });
-    } catch {
-      failures.push({ tag: e.tag, nodeId: e.nodeId, status: 'BadNodeIdInvalid (not a valid NodeId string)' });
+      valid.push({ tag: e.tag, nodeId: toNodeId(e.nodeId, namespaces) });
+    } catch (err) {
+      failures.push({ tag: e.tag, nodeId: e.nodeId, status: `BadNodeIdInvalid (${messageOf(err)})` });
     }
   }
   let itemsPerCall = maxItemsPerCall > 0 ? Math.min(maxItemsPerCall, DEFAULT_ITEMS_PER_CALL) : DEFAULT_ITEMS_PER_CALL;
@@ -360,12 +363,13 @@ export async function retargetItems(o: {
   dispatcher: SampleDispatcher;
   maxItemsPerCall: number;
   logger: Logger;
+  namespaces: readonly string[];
 }): Promise<RetargetResult> {
   const wanted = new Map<string, number>();
   const unparsable: { tag: number; nodeId: string }[] = [];
   for (const [tag, t] of o.config.tags.entries()) {
     try {
-      wanted.set(resolveNodeId(t.nodeId).toString(), tag);
+      wanted.set(toNodeId(t.nodeId, o.namespaces).toString(), tag);
     } catch {
       unparsable.push({ tag, nodeId: t.nodeId });
     }
@@ -401,7 +405,7 @@ export async function retargetItems(o: {
     ...[...wanted].filter(([nodeId]) => !present.has(nodeId)).map(([, tag]) => ({ tag, nodeId: o.config.tags[tag]!.nodeId })),
     ...unparsable,
   ].sort((a, b) => a.tag - b.tag);
-  const created = await createItems(o.subscription, o.config, toAdd, o.maxItemsPerCall, o.dispatcher, o.logger);
+  const created = await createItems(o.subscription, o.config, toAdd, o.maxItemsPerCall, o.dispatcher, o.logger, o.namespaces);
   o.items.push(...created.items);
   o.dispatcher.expectItems(o.items.length);
   return { kept: kept.length, added: created.items.length, removed: removed.length, failures: created.failures };

@@ -18,11 +18,11 @@ import {
   ReferenceTypeIds,
   StatusCodes,
   VariableIds,
-  resolveNodeId,
 } from 'node-opcua-client';
 import type { CollectorConfig } from '../config-types';
 import { needsEuRange } from '../eu-range';
 import { readEuRanges } from '../opcua/eu-range';
+import { toNodeId } from '../opcua/node-ids';
 import { messageOf } from '../opcua/session';
 import { baseDataType, shapeOf, type DataKind, type DataTypeFact, type TagFacts } from './mapping-verdict';
 
@@ -77,7 +77,7 @@ export async function probeTags(session: ClientSession, config: CollectorConfig,
   const nodes: { tag: number; nodeId: NodeId }[] = [];
   config.tags.forEach((t, tag) => {
     try {
-      nodes.push({ tag, nodeId: resolveNodeId(t.nodeId) });
+      nodes.push({ tag, nodeId: toNodeId(t.nodeId, namespaces ?? []) });
     } catch {
       facts[tag]!.nodeIdProblem = unresolvable(t.nodeId, namespaces);
     }
@@ -99,7 +99,7 @@ export async function probeTags(session: ClientSession, config: CollectorConfig,
 
   const euTargets = config.tags.flatMap((t, tag) => (needsEuRange(t) && facts[tag]!.exists === true ? [{ tag, nodeId: t.nodeId }] : []));
   if (euTargets.length > 0) {
-    const eu = await readEuRanges(session, euTargets, { maxNodesPerRead: maxRead, maxNodesPerTranslate: limitOf(limits, 'MaxNodesPerTranslateBrowsePathsToNodeIds') });
+    const eu = await readEuRanges(session, euTargets, { maxNodesPerRead: maxRead, maxNodesPerTranslate: limitOf(limits, 'MaxNodesPerTranslateBrowsePathsToNodeIds') }, namespaces ?? []);
     for (const r of eu.readings) facts[r.tag]!.euRange = 'range' in r ? r.range : { problem: r.problem };
     for (const tag of eu.unanswered) facts[tag]!.euRange = { problem: `its EURange could not be read (${eu.error ?? 'no answer'})` };
   }
@@ -176,14 +176,14 @@ function supertypeOf(nodeId: string): BrowseDescriptionOptions {
   return { nodeId, browseDirection: BrowseDirection.Inverse, referenceTypeId: ReferenceTypeIds.HasSubtype, includeSubtypes: false, nodeClassMask: 0, resultMask: 0 };
 }
 
-/** node-opcua refuses `nsu=` NodeIds; say which `ns=` index the server has for that URI today. */
+/** A NodeId the collector cannot use: not parseable, or (`nsu=`) a namespace URI the server does not have. */
 function unresolvable(nodeId: string, namespaces: readonly string[] | undefined): { what: string; fix: string } {
   const uri = /^nsu=([^;]+);/.exec(nodeId)?.[1];
   if (uri === undefined) return { what: `the collector cannot parse the NodeId ${nodeId}`, fix: 'write it as ns=<index>;s=<name> (or i=, g=, b=)' };
-  const index = namespaces?.indexOf(uri) ?? -1;
+  if (namespaces === undefined) return { what: `uses a namespace URI (nsu=), but the server's NamespaceArray could not be read`, fix: 'check the server, or write the NodeId as ns=<index>;...' };
   return {
-    what: `uses a namespace URI (nsu=), which the collector's OPC UA client cannot resolve`,
-    fix: index >= 0 ? `write it as ${nodeId.replace(/^nsu=[^;]+;/, `ns=${index};`)} (the server has ${uri} at index ${index} today)` : `the server has no namespace ${uri}; write the NodeId as ns=<index>;...`,
+    what: `uses a namespace URI (nsu=) the server does not have: ${uri}`,
+    fix: `check the URI against the server's NamespaceArray (${namespaces.join(', ')})`,
   };
 }
 

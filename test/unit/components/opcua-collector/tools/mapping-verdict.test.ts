@@ -38,7 +38,7 @@ const CASES: { name: string; tag: TagConfig; facts: TagFacts; expect: [level: st
   { name: 'a missing node', tag: RMS, facts: { exists: false, existsStatus: 'BadNodeIdUnknown', monitored: { ok: false, status: 'BadNodeIdUnknown' } }, expect: [['problem', /^the server has no node ns=3;s=Vib \(BadNodeIdUnknown\)/]] },
   { name: 'a node that could not be asked', tag: RMS, facts: { existsStatus: 'BadTimeout' }, expect: [['problem', /^could not be checked \(BadTimeout\)/]] },
   { name: 'an Object', tag: RMS, facts: { exists: true, nodeClass: 'Object' }, expect: [['problem', /^is an Object, not a Variable/]] },
-  { name: 'an nsu= NodeId', tag: RMS, facts: { nodeIdProblem: { what: 'uses a namespace URI (nsu=)', fix: 'write it as ns=2;s=Vib' } }, expect: [['problem', /^uses a namespace URI/]] },
+  { name: 'an nsu= NodeId whose namespace the server lacks', tag: RMS, facts: { nodeIdProblem: { what: 'uses a namespace URI (nsu=) the server does not have: urn:x', fix: 'check the URI' } }, expect: [['problem', /^uses a namespace URI/]] },
   { name: 'not readable at all', tag: RMS, facts: { ...GOOD, accessLevel: 2 }, expect: [['problem', /^the server does not allow reading it/]] },
   { name: 'not readable by this user', tag: RMS, facts: { ...GOOD, userAccessLevel: 0 }, expect: [['problem', /^the OPC UA user may not read it/]] },
   { name: 'a value read denied', tag: RMS, facts: { ...GOOD, value: { status: 'BadUserAccessDenied', good: false, shape: 'none', from: 'read' } }, expect: [['problem', /^reading its value fails \(BadUserAccessDenied\)/]] },
