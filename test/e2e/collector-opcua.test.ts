@@ -350,6 +350,28 @@ describe('NodeOpcUaSource against the simulated plant', () => {
     }
   });
 
+  test('nsu= NodeIds are resolved through the server NamespaceArray; an unknown namespace URI is refused, the rest deliver', { timeout: 30_000 }, async () => {
+    // The plant's own namespace is its application URI (node-opcua registers it as namespace 1).
+    const config = configFor(plant, {
+      trust: { thumbprints: [plant.certificateThumbprint] },
+      tags: [
+        { name: 'Line1.Vib01', nodeId: 'nsu=urn:conduit:test:simulated-plant;s=Line1.Vib01', mode: 'change', windowMs: 1_000 },
+        { name: 'Elsewhere', nodeId: 'nsu=urn:not:on:this:server;s=Line1.Vib01', mode: 'change', windowMs: 1_000 },
+      ],
+    });
+    const r = await startSource(config);
+    try {
+      await waitUntil('samples of the nsu= tag', () => tagsWithData(r.samples).has(0), 20_000);
+      assert.equal(r.source.counters().monitoredItemsFailed, 1);
+      const refused = r.logger.find(/refused to monitor a tag/, 'warn');
+      assert.match(String(refused[0]?.fields.status), /the server has no namespace urn:not:on:this:server/);
+      assert.ok(r.samples.every((s) => s.tag === 0));
+      assertExactValues(plant, config, r.samples);
+    } finally {
+      await stopSource(r);
+    }
+  });
+
   test('monitored items are created in chunks of MaxMonitoredItemsPerCall', { timeout: 60_000 }, async (t) => {
     const limited = await startPlant({ operationLimits: { maxMonitoredItemsPerCall: 3 }, tags: { vibration: 10, temperature: 0, pressure: 0, booleans: 0, strings: 0 } });
     const config = configFor(limited, { trust: { thumbprints: [limited.certificateThumbprint] } });
