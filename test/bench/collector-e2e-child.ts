@@ -10,7 +10,9 @@
 // Both use SignAndEncrypt / Basic256Sha256 with a username, so the crypto per Publish is the same.
 // The parent drives it over the IPC channel (ToChild / FromChild below): start, marks (a CPU and
 // notification snapshot each), stop. It exits when the parent goes away.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import {
   AttributeIds,
@@ -51,7 +53,12 @@ export interface Mark {
   atMs: number;
   /** process.cpuUsage(), user + system, µs: every thread of this process (GC, libuv pool included). */
   cpuUs: number;
+  /** The main thread's CPU alone, µs (Linux /proc, 10 ms resolution); NaN elsewhere. */
+  mainCpuUs: number;
   notifications: number;
+  /** Full (mark-compact) collections so far, and the main thread's time in every collection, ms. */
+  gcMajor: number;
+  gcMs: number;
   /** Role-specific counters (cumulative). */
   extra: Record<string, number>;
 }
@@ -73,6 +80,8 @@ const APPLICATION_NAME = 'conduit-bench-baseline';
 const READY_TIMEOUT_MS = 60_000;
 const CLOSE_STEP_TIMEOUT_MS = 3_000;
 const TICK_MS = 1_000;
+/** USER_HZ (100 on Linux): the unit of /proc's utime and stime, in µs. */
+const CLOCK_TICK_US = 10_000;
 
 interface Running {
   /** True once every plant has delivered a notification. */
@@ -104,9 +113,10 @@ async function startBaseline(o: Extract<ToChild, { kind: 'start' }>): Promise<Ru
   try {
     // One plant after the other: the certificate managers share one PKI folder, and connect time is not measured.
     for (const [i, plant] of o.plants.entries()) {
+      // Trusted as an OT admin does it, the server certificate copied into trusted/certs; the client
+      // initializes the manager itself on connect, and the store's verdict decides.
+      writeFileSync(join(o.workDir, 'pki', 'trusted', 'certs', `plant-${plant.thumbprint}.der`), Buffer.from(plant.certificateDerBase64, 'base64'));
       const certificates = new OPCUACertificateManager({ rootFolder: join(o.workDir, 'pki'), automaticallyAcceptUnknownCertificate: false, disableFileWatchers: true });
-      await certificates.initialize();
-      await certificates.trustCertificate(Buffer.from(plant.certificateDerBase64, 'base64'));
       const client = OPCUAClient.create({
         applicationName: APPLICATION_NAME,
         applicationUri: collectorApplicationUri(),
@@ -222,6 +232,17 @@ async function startSubject(o: Extract<ToChild, { kind: 'start' }>): Promise<Run
   };
 }
 
+/** utime + stime of this process's main thread (its tid is the pid), µs. */
+function mainThreadCpuUs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * CLOCK_TICK_US;
+  } catch {
+    return NaN;
+  }
+}
+
 async function waitReady(r: Running): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!r.ready()) {
@@ -231,6 +252,14 @@ async function waitReady(r: Running): Promise<void> {
 }
 
 let running: Running | undefined;
+// GC is most of the difference between two runs of the same client: counted so the output shows it.
+const gc = { major: 0, ms: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.ms += e.duration;
+    if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 process.on('disconnect', () => process.exit(0));
 process.on('message', (raw) => {
@@ -249,7 +278,7 @@ process.on('message', (raw) => {
   } else if (m.kind === 'mark') {
     const cpu = process.cpuUsage();
     const r = running;
-    send({ kind: 'mark', id: m.id, atMs: Date.now(), cpuUs: cpu.user + cpu.system, notifications: r?.notifications() ?? 0, extra: r?.extra() ?? {} });
+    send({ kind: 'mark', id: m.id, atMs: Date.now(), cpuUs: cpu.user + cpu.system, mainCpuUs: mainThreadCpuUs(), notifications: r?.notifications() ?? 0, gcMajor: gc.major, gcMs: gc.ms, extra: r?.extra() ?? {} });
   } else if (m.kind === 'stop') {
     void (async () => {
       await running?.stop().catch(() => undefined);
