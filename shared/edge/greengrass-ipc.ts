@@ -215,6 +215,33 @@ export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
     }
   }
 
+  /**
+   * Takes part in the nucleus's two-step configuration updates on `client` (call it from
+   * onConnected): every validate event is answered with `validate`'s verdict (REJECTED carries the
+   * message the deployment shows), and every applied change calls `onChanged`.
+   */
+  async serveConfigurationUpdates(
+    client: Client,
+    validate: (deploymentId: string, proposed: unknown) => { status: 'ACCEPTED' } | { status: 'REJECTED'; message: string },
+    onChanged: () => void,
+  ): Promise<void> {
+    const validations = client.subscribeToValidateConfigurationUpdates({});
+    validations.on('message', (m) => {
+      const deploymentId = m.validateConfigurationUpdateEvent?.deploymentId ?? '';
+      const verdict = validate(deploymentId, m.validateConfigurationUpdateEvent?.configuration ?? {});
+      const status = verdict.status === 'ACCEPTED' ? greengrasscoreipc.model.ConfigurationValidityStatus.ACCEPTED : greengrasscoreipc.model.ConfigurationValidityStatus.REJECTED;
+      void this.call('SendConfigurationValidityReport', (c, o) =>
+        c.sendConfigurationValidityReport({ configurationValidityReport: { deploymentId, status, ...(verdict.status === 'REJECTED' ? { message: verdict.message } : {}) } }, o),
+      ).catch((e) => this.opts.logger.warn({ deploymentId, error: describeIpcError(e) }, 'cannot report the validity of a configuration update'));
+    });
+    const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
+    updates.on('message', () => onChanged());
+    await Promise.all([
+      validations.activate().catch((e) => this.opts.logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration validation')),
+      updates.activate().catch((e) => this.opts.logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration updates')),
+    ]);
+  }
+
   async updateState(state: 'RUNNING' | 'ERRORED'): Promise<void> {
     await this.call('UpdateState', (c, o) =>
       c.updateState({ state: state === 'RUNNING' ? greengrasscoreipc.model.ReportedLifecycleState.RUNNING : greengrasscoreipc.model.ReportedLifecycleState.ERRORED }, o),

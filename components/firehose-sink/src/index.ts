@@ -10,7 +10,6 @@ import { GreengrassIpc, describeIpcError } from '../../../shared/edge/greengrass
 import { createLogger } from '../../../shared/edge/logger';
 import { describeConfig, parseSinkConfig } from './config';
 import { ConfigError } from './errors';
-import { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
 import { FirehosePutter } from './firehose-client';
 import { SinkIntake } from './intake';
 import { SinkRuntime } from './runtime';
@@ -36,33 +35,24 @@ async function main(): Promise<void> {
     process.exit(1);
   };
 
-  ipc.onConnected = async (client) => {
-    // A deployment's configuration is checked before the nucleus applies it: an invalid one is
-    // REJECTED with every problem (the deployment fails, nothing changes here). A valid one takes
-    // effect when the component restarts (the spool and the sender are built once): say so.
-    const validations = client.subscribeToValidateConfigurationUpdates({});
-    validations.on('message', (m) => {
-      const deploymentId = m.validateConfigurationUpdateEvent?.deploymentId ?? '';
-      let message: string | undefined;
-      try {
-        parseSinkConfig(m.validateConfigurationUpdateEvent?.configuration ?? {}, { defaultRegion: process.env.AWS_REGION });
-      } catch (e) {
-        const issues = e instanceof ConfigError ? e.issues : [{ path: '', message: String(e), fix: 'see docs/firehose-sink.md' }];
-        message = issues.map((i) => `${i.path || '(root)'}: ${i.message}. Fix: ${i.fix}`).join(' | ').slice(0, 2_000);
-        logger.warn({ deploymentId, issues }, 'configuration update validated: REJECTED; the running configuration stays');
-      }
-      const status = message === undefined ? greengrasscoreipc.model.ConfigurationValidityStatus.ACCEPTED : greengrasscoreipc.model.ConfigurationValidityStatus.REJECTED;
-      void ipc
-        .call('SendConfigurationValidityReport', (c, o) => c.sendConfigurationValidityReport({ configurationValidityReport: { deploymentId, status, ...(message ? { message } : {}) } }, o))
-        .catch((e) => logger.warn({ deploymentId, error: describeIpcError(e) }, 'cannot report the validity of a configuration update'));
-    });
-    const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
-    updates.on('message', () => logger.warn({}, 'the configuration changed; it takes effect when the component restarts'));
-    await Promise.all([
-      validations.activate().catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration validation')),
-      updates.activate().catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration updates')),
-    ]);
-  };
+  // A deployment's configuration is checked before the nucleus applies it: an invalid one is
+  // REJECTED with every problem (the deployment fails, nothing changes here). A valid one takes
+  // effect when the component restarts (the spool and the sender are built once): say so.
+  ipc.onConnected = (client) =>
+    ipc.serveConfigurationUpdates(
+      client,
+      (deploymentId, proposed) => {
+        try {
+          parseSinkConfig(proposed, { defaultRegion: process.env.AWS_REGION });
+          return { status: 'ACCEPTED' };
+        } catch (e) {
+          const issues = e instanceof ConfigError ? e.issues : [{ path: '', message: String(e), fix: 'see docs/firehose-sink.md' }];
+          logger.warn({ deploymentId, issues }, 'configuration update validated: REJECTED; the running configuration stays');
+          return { status: 'REJECTED', message: issues.map((i) => `${i.path || '(root)'}: ${i.message}. Fix: ${i.fix}`).join(' | ').slice(0, 2_000) };
+        }
+      },
+      () => logger.warn({}, 'the configuration changed; it takes effect when the component restarts'),
+    );
   await ipc.connect();
   if (!thingName) return fail('AWS_IOT_THING_NAME is not set: run this component under the Greengrass nucleus');
 

@@ -18,7 +18,6 @@ import { CollectorRuntime } from './runtime';
 import { CaptureHandoff } from './capture-handoff';
 import { buildConfigAudit } from './config-diff';
 import { LiveConfig, type Validity } from './live-config';
-import { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
 
 const COMPONENT = 'conduit.OpcUaCollector';
 /** Time to flush and publish on SIGTERM: the recipe's Shutdown timeout (15 s) less a margin. */
@@ -46,34 +45,12 @@ async function main(): Promise<void> {
 
   // Set once the component runs; until then a validate event is checked against the schema alone.
   let live: LiveConfig | undefined;
-  ipc.onConnected = async (client) => {
-    const validations = client.subscribeToValidateConfigurationUpdates({});
-    validations.on('message', (m) => {
-      const deploymentId = m.validateConfigurationUpdateEvent?.deploymentId ?? '';
-      const proposed = m.validateConfigurationUpdateEvent?.configuration ?? {};
-      const verdict = live ? live.validate(deploymentId, proposed) : validateAlone(proposed);
-      void ipc
-        .call('SendConfigurationValidityReport', (c, o) =>
-          c.sendConfigurationValidityReport(
-            {
-              configurationValidityReport: {
-                deploymentId,
-                status: verdict.status === 'ACCEPTED' ? greengrasscoreipc.model.ConfigurationValidityStatus.ACCEPTED : greengrasscoreipc.model.ConfigurationValidityStatus.REJECTED,
-                ...(verdict.status === 'REJECTED' ? { message: verdict.message } : {}),
-              },
-            },
-            o,
-          ),
-        )
-        .catch((e) => logger.warn({ deploymentId, error: describeIpcError(e) }, 'cannot report the validity of a configuration update'));
-    });
-    const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
-    updates.on('message', () => live?.changed());
-    await Promise.all([
-      validations.activate().catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration validation')),
-      updates.activate().catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot subscribe to configuration updates')),
-    ]);
-  };
+  ipc.onConnected = (client) =>
+    ipc.serveConfigurationUpdates(
+      client,
+      (deploymentId, proposed) => (live ? live.validate(deploymentId, proposed) : validateAlone(proposed)),
+      () => live?.changed(),
+    );
   await ipc.connect();
   if (!thingName) return fail('AWS_IOT_THING_NAME is not set: run this component under the Greengrass nucleus');
 
