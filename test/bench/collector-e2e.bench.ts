@@ -385,14 +385,16 @@ function summarize(results: RunResult[], s: Settings, expectedPerS: number): voi
   const share = worst.notifications / worst.seconds / expectedPerS;
   if (share < SATURATION_SHARE) {
     const busiest = Math.max(...worst.plantCpuPct.filter((p) => !Number.isNaN(p)));
-    // A plant pinned at a core is saturated; a plant well below one was starved of CPU by others, and
-    // node-opcua's 100 ms sampling timer then fires late and skips ticks.
+    // A plant pinned at a core is saturated. Below that its 100 ms sampling timer fired late, for lack
+    // of CPU (others busy) or by its own drift, and a late timer skips ticks.
     const why =
       busiest >= PLANT_SATURATED_PCT
         ? `the plant processes were saturated (${busiest.toFixed(0)}% of a core; one serves about 7,000-9,500 notifications/s)`
-        : Number.isFinite(busiest)
-          ? `the plants were not CPU-bound (at most ${busiest.toFixed(0)}% of a core) but starved: this machine was overloaded (load average now ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores), so their 100 ms sampling timers ran late`
-          : 'the plants or this machine did not keep up';
+        : worst.othersCores > NOISY_OTHERS_CORES
+          ? `the plants were not CPU-bound (at most ${busiest.toFixed(0)}% of a core) but starved by other processes (${worst.othersCores.toFixed(2)} cores), so their 100 ms sampling timers ran late`
+          : Number.isFinite(busiest)
+            ? `the plants were not CPU-bound (at most ${busiest.toFixed(0)}% of a core) and others were idle: the plant's 100 ms sampling timers drift and skip ticks (test/harness/plant/README.md)`
+            : 'the plants or this machine did not keep up';
     console.log(
       `  NOTE: ${worst.role} #${worst.round} got only ${(share * 100).toFixed(0)}% of the ${int(expectedPerS)} notifications/s that ${int(s.tags)} tags at 100 ms give: ${why}. ` +
         `The per-notification CPU is still comparable, but Publish responses were smaller than at full rate. ` +
