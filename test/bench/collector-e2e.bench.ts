@@ -29,8 +29,10 @@ import type { FromChild, Mark, PlantTarget, Role, ToChild } from './collector-e2
  * Both measured processes get a young generation fixed at its usual maximum. Without it V8 sizes it
  * from the start-up's history, and in about half the runs (either client) it stays small: the
  * DataValues of each 1,000-notification Publish response then outlive two scavenges, are promoted,
- * and V8 runs a full GC every 2-3 s, which doubles the CPU per notification and swamps the 25 %
- * being measured. CONDUIT_BENCH_NODE_FLAGS='' measures node's defaults (as the recipe runs it).
+ * and V8 runs a full GC every 2-3 s, which adds 50-100 % to the CPU per notification and swamps the
+ * 25 % being measured. At a few thousand notifications/s full GCs still come now and then; the
+ * "code" column is immune to them. CONDUIT_BENCH_NODE_FLAGS='' measures node's defaults (as the
+ * recipe runs the collector).
  */
 const DEFAULT_CHILD_NODE_FLAGS = '--min-semi-space-size=16';
 /** The requirement this bench measures. */
@@ -369,9 +371,9 @@ function summarize(results: RunResult[], s: Settings, expectedPerS: number): voi
   const gcStates = new Set(results.map((r) => r.gcMajor * (30 / r.seconds) >= FULL_GC_CHURN_PER_30S));
   if (gcStates.size > 1) {
     console.log(
-      `  NOTE: V8 ran full GCs every few seconds in some runs and not in others (column "GC maj/ms"). Both clients fall into ` +
-        `either state with node's default young generation; it moves a run's CPU far more than the client's code does. ` +
-        `Compare runs in the same state, or the "code" column, or keep the default CONDUIT_BENCH_NODE_FLAGS.`,
+      `  NOTE: V8 ran full GCs every few seconds in some runs and not in others (column "GC maj/ms"). Either client can ` +
+        `fall into either state, and it moves a run's CPU more than the client's code does: compare runs in the same state, ` +
+        `or the "code" column, or run more rounds${s.nodeFlags.length === 0 ? ', or keep the default CONDUIT_BENCH_NODE_FLAGS' : ''}.`,
     );
   }
   const noisy = results.filter((r) => r.othersCores > NOISY_OTHERS_CORES);
