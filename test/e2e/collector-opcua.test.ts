@@ -12,7 +12,7 @@ import { SecretsManagerCredentialSource } from '../../components/opcua-collector
 import type { CollectorConfig, ServerTrust, TagConfig } from '../../components/opcua-collector/src/config-types';
 import { NodeOpcUaSource } from '../../components/opcua-collector/src/opcua';
 import { CollectorPipeline } from '../../components/opcua-collector/src/pipeline';
-import type { CredentialSource, Logger, SampleSink } from '../../components/opcua-collector/src/ports';
+import type { CredentialSource, Logger, OperatorProblem, SampleSink } from '../../components/opcua-collector/src/ports';
 import { decode } from '../unit/shared/publish/helpers';
 import { LocalAws, type ClientEnv } from '../harness/aws/local-aws';
 import { SimulatedPlant } from '../harness/plant/plant';
@@ -162,12 +162,15 @@ interface Running {
   source: NodeOpcUaSource;
   logger: TestLogger;
   samples: Sample[];
+  /** Every onProblem call, with the identity rejections counted when it was made. */
+  problems: { problem: OperatorProblem | undefined; identityRejected: number }[];
 }
 
 async function startSource(config: CollectorConfig, creds: CredentialSource = credentials, alsoTo?: SampleSink): Promise<Running> {
   const logger = new TestLogger();
   const samples: Sample[] = [];
-  const source = new NodeOpcUaSource({
+  const problems: Running['problems'] = [];
+  const source: NodeOpcUaSource = new NodeOpcUaSource({
     config,
     credentials: creds,
     sink: (tag, ms, value, status) => {
@@ -177,10 +180,11 @@ async function startSource(config: CollectorConfig, creds: CredentialSource = cr
     logger,
     workDir: collectorDir,
     random: () => 0.5,
+    onProblem: (problem) => problems.push({ problem, identityRejected: source.counters().identityRejected }),
   });
   sources.add(source);
   await source.start();
-  return { source, logger, samples };
+  return { source, logger, samples, problems };
 }
 
 async function stopSource(r: Running): Promise<void> {
@@ -293,6 +297,11 @@ describe('NodeOpcUaSource against the simulated plant', () => {
       assert.equal(after.createSession, before.createSession, 'CreateSession requests');
       assert.equal(after.activateSession, before.activateSession, 'ActivateSession requests');
       assert.ok(r.source.counters().connectFailures >= 2);
+      // Needs an operator from the first refusal, reported once however often it repeats.
+      assert.equal(r.problems.length, 1);
+      assert.equal(r.problems[0]!.problem?.kind, 'certificate');
+      assert.ok(r.problems[0]!.problem?.fix.includes(plant.certificateThumbprint), r.problems[0]!.problem?.fix);
+      assert.equal(r.source.problem?.kind, 'certificate');
     } finally {
       await stopSource(r);
     }
@@ -319,6 +328,13 @@ describe('NodeOpcUaSource against the simulated plant', () => {
       assert.ok(Date.now() - rotatedAt < 20_000);
       assertExactValues(plant, config, r.samples);
       for (const line of r.logger.lines) for (const pw of passwords) assert.ok(!line.text.includes(pw), line.text);
+      // The first rejection may be a missed rotation: only the second, from a secret read afresh,
+      // needs an operator. Connecting again ends the problem.
+      assert.equal(r.problems[0]?.problem?.kind, 'identity');
+      assert.equal(r.problems[0]?.identityRejected, 2);
+      assert.match(r.problems[0]!.problem!.fix, new RegExp(`secret ${SECRET_ID}`));
+      assert.deepEqual(r.problems.slice(1), [{ problem: undefined, identityRejected: r.source.counters().identityRejected }]);
+      assert.equal(r.source.problem, undefined);
     } finally {
       await stopSource(r);
       creds.close();
@@ -516,6 +532,23 @@ describe('NodeOpcUaSource against the simulated plant', () => {
     await sleep(1_500);
     assert.equal(r.samples.length, count, 'samples reached the sink after stop()');
     await assertReadOnly(plant);
+  });
+
+  test('a missing secret needs an operator; creating it ends the problem without a restart', { timeout: 30_000 }, async () => {
+    const id = 'conduit/opcua/created-later';
+    const creds = new SecretsManagerCredentialSource({ secretId: id });
+    const r = await startSource(configFor(plant, { trust: { thumbprints: [plant.certificateThumbprint] } }), creds);
+    try {
+      await waitUntil('the credentials problem', () => r.source.problem !== undefined, 10_000);
+      assert.equal(r.source.problem?.kind, 'credentials');
+      assert.match(r.source.problem!.fix, /conduit\/opcua\/created-later/);
+      aws.secretsManager.createSecret(id, { username: USER, password: PASSWORD });
+      await waitUntil('data once the secret exists', () => r.samples.length > 0, 20_000);
+      assert.deepEqual(r.problems.map((p) => p.problem?.kind), ['credentials', undefined]);
+    } finally {
+      await stopSource(r);
+      creds.close();
+    }
   });
 
   test('credential errors name the secret and the expected shape, never the value', { timeout: 20_000 }, async () => {

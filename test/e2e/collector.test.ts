@@ -15,6 +15,8 @@ import type { JsonObject } from '../harness/contracts';
 const THING = 'gw-e2e';
 const SECRET = 'conduit/opcua-collector';
 const PASSWORD = 'first-Pa55word-e2e';
+const WRONG_PASSWORD = 'wrong-password-e2e';
+const ROTATED_PASSWORD = 'rotated-Pa55word-e2e';
 const DEADBAND = 0.05;
 const T = { timeout: 90_000 };
 
@@ -79,6 +81,20 @@ async function withCollector(
 
 const logLine = (msg: string) => (l: { text: string }) => l.text.includes(`"msg":"${msg}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
+    await sleep(100);
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Metrics = { opcua?: { problem?: string | null } | null } & Record<string, any>;
+function metricsOf(gg: LocalGreengrass): Metrics[] {
+  return gg.iotCore.filter((r) => r.topicName === `conduit/${THING}/metrics`).map((r) => JSON.parse(r.payload.toString()) as Metrics);
+}
 
 function relErr(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
@@ -161,24 +177,64 @@ test('an untrusted server certificate is refused, with its thumbprint in the log
     const afterCounts = await plant.requestCounts();
     assert.equal(afterCounts.createSession, before.createSession, 'no session was created on the plant');
     assert.equal(telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`).length, 0);
+    // An operator must pin the certificate: ERRORED once, then RUNNING and retrying (never BROKEN).
+    const reporting = await c.waitForOutput(logLine('the collector needs an operator: reporting ERRORED'), 10_000);
+    assert.match(reporting.text, new RegExp(`add thumbprint ${plant.certificateThumbprint}`));
+    await waitUntil('the restarted collector', () => c.errorCount === 1 && c.state === 'RUNNING', 20_000);
+    await c.waitForOutput(logLine('the collector needs an operator; it stays RUNNING'), 20_000);
+    assert.equal(c.errorCount, 1);
   }),
 );
 
-test('a wrong password is logged clearly and recovers, without a restart, once the secret is rotated', T, () =>
-  withCollector({ password: 'wrong-password-e2e' }, async (gg, c) => {
+test('a wrong password gives ERRORED and a clear log line, and recovers once the secret is fixed', T, () =>
+  withCollector({ password: WRONG_PASSWORD }, async (gg, c) => {
     const line = await c.waitForOutput((l) => /BadUserAccessDenied|BadIdentityTokenRejected/.test(l.text), 30_000);
     assert.match(line.text, /"level":"error"/);
     assert.match(line.text, new RegExp(SECRET.replace('/', '\\/')), 'the log names the secret to fix');
-    const pid = c.pid;
+    // The second rejection (from the secret read afresh) needs an operator: ERRORED, so the console shows it.
+    const firstPid = c.pid;
+    const reporting = await c.waitForOutput(logLine('the collector needs an operator: reporting ERRORED'), 30_000);
+    assert.match(reporting.text, /"problem":"identity"/);
+    await waitUntil('the nucleus restarted the ERRORED component', () => c.errorCount === 1 && c.state === 'RUNNING' && c.pid !== firstPid, 20_000);
+    // The restarted process fails the same way but stays RUNNING: a third ERRORED within the
+    // nucleus's hour would make it BROKEN, and then only a deployment would bring it back.
+    const from = c.output.length;
+    await c.waitForOutput(logLine('the collector needs an operator; it stays RUNNING'), 30_000, from);
+    const secondPid = c.pid;
+    const rejectedBefore = c.output.slice(from).filter((l) => /BadUserAccessDenied|BadIdentityTokenRejected/.test(l.text)).length;
+    await waitUntil('more rejections in the restarted process', () => c.output.slice(from).filter((l) => /BadUserAccessDenied|BadIdentityTokenRejected/.test(l.text)).length > rejectedBefore + 1, 20_000);
+    await waitUntil('a metrics message naming the problem', () => metricsOf(gg).some((m) => m.opcua?.problem === 'identity'), 10_000);
+    assert.deepEqual([c.errorCount, c.state, c.pid], [1, 'RUNNING', secondPid], 'no further ERRORED, no restart');
+
     gg.aws.secretsManager.rotateSecret(SECRET, { username: 'conduit', password: PASSWORD });
+    await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 30_000, from);
+    await c.waitForOutput(logLine('recovered: the OPC UA server accepts the connection again'), 5_000, from);
+    await waitUntil('data after the fix', () => telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`).length > 0, 15_000);
+    await waitUntil('a metrics message without the problem', () => metricsOf(gg).at(-1)?.opcua?.problem === null, 10_000);
+    assert.deepEqual([c.errorCount, c.state, c.pid], [1, 'RUNNING', secondPid], 'recovered in the running process');
+  }),
+);
+
+test('a rotated password is picked up by reading the secret again: no restart, no ERRORED', T, () =>
+  withCollector({}, async (gg, c) => {
     await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 30_000);
-    assert.equal(c.pid, pid, 'the same process recovered');
-    assert.equal(c.errorCount, 0);
-    // The first points go out on the next publish ticks (windows close 2.5 s after their end).
-    const deadline = Date.now() + 10_000;
-    while (telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`).length === 0 && Date.now() < deadline) await sleep(100);
-    assert.ok(telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`).length > 0, 'data flows after the rotation');
-    assert.equal(c.pid, pid, 'still the same process');
+    const pid = c.pid;
+    const counts = await plant.requestCounts();
+    for (const k of ['write', 'call', 'historyUpdate'] as const) earlierPlantRequests[k] += counts[k];
+    // A rotation: the secret first, then the server; the open session outlives it, so restart the plant.
+    gg.aws.secretsManager.rotateSecret(SECRET, { username: 'conduit', password: ROTATED_PASSWORD });
+    await plant.setPassword('conduit', ROTATED_PASSWORD);
+    try {
+      await plant.restart();
+      const reconnected = await c.waitForOutput((l) => l.text.includes('"msg":"connected to the OPC UA server and subscribed"') && l.text.includes('"reconnects":1'), 30_000);
+      assert.ok(reconnected);
+      const rejections = c.output.filter((l) => /rejected the user identity/.test(l.text));
+      assert.equal(rejections.length, 1, 'the cached password was refused once, then the secret was read again');
+      assert.ok(!c.output.some((l) => l.text.includes('needs an operator')), 'a rotation is not an operator problem');
+      assert.deepEqual([c.errorCount, c.state, c.pid], [0, 'RUNNING', pid]);
+    } finally {
+      await plant.setPassword('conduit', PASSWORD);
+    }
   }),
 );
 
@@ -265,7 +321,7 @@ test('over the whole file the plant received no Write, Call or HistoryUpdate, an
   assert.deepEqual([total('write'), total('call'), total('historyUpdate')], [0, 0, 0]);
   const text = allOutput.join('\n');
   assert.ok(text.length > 1000, 'the logs were collected');
-  for (const secret of [PASSWORD, 'wrong-password-e2e']) assert.ok(!text.includes(secret), 'a secret value appears in a log');
+  for (const secret of [PASSWORD, WRONG_PASSWORD, ROTATED_PASSWORD]) assert.ok(!text.includes(secret), 'a secret value appears in a log');
   // node-opcua's own console output is carried inside JSON lines, so every log line can be parsed.
   const stray = allOutput.flatMap((chunk) => chunk.split('\n')).filter((l) => /NODE-OPCUA-|client_base_impl/.test(l) && !l.includes('"source":"node-opcua"'));
   assert.deepEqual(stray, []);

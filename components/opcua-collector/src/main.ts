@@ -3,6 +3,7 @@
 // component's configuration, starts the pipeline and the OPC UA source, reports RUNNING, and on
 // SIGTERM flushes the open windows and the queue within the recipe's Shutdown timeout.
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { format } from 'node:util';
 import { setErrorLogger, setWarningLogger } from 'node-opcua-debug';
 import { Backoff } from '../../../shared/backoff';
@@ -18,6 +19,7 @@ import { CollectorRuntime } from './runtime';
 import { CaptureHandoff } from './capture-handoff';
 import { buildConfigAudit } from './config-diff';
 import { LiveConfig, type Validity } from './live-config';
+import { ERRORED_REPORT_FILE, ErroredReporter } from './errored-report';
 
 const COMPONENT = 'conduit.OpcUaCollector';
 /** Time to flush and publish on SIGTERM: the recipe's Shutdown timeout (15 s) less a margin. */
@@ -77,6 +79,9 @@ async function main(): Promise<void> {
     return fail(e instanceof Error ? e.message : String(e));
   }
   let credentials = new SecretsManagerCredentialSource({ secretId: config.credentialsSecretId });
+  // A wrong password, an untrusted server or a broken secret: ERRORED for the console, rate-limited
+  // so the nucleus never marks the component BROKEN for it (errored-report.ts).
+  const errored = new ErroredReporter({ file: join(process.cwd(), ERRORED_REPORT_FILE), report: () => ipc.updateState('ERRORED'), logger });
   const source = new NodeOpcUaSource({
     config,
     credentials,
@@ -86,6 +91,7 @@ async function main(): Promise<void> {
     onEuRanges: (readings) => void reportEuRanges(pipeline, readings, logger),
     logger,
     workDir: process.cwd(),
+    onProblem: (problem) => (problem ? void errored.problem(problem) : errored.recovered()),
   });
   // Captures go to conduit.FirehoseSink. The hand-off touches the sink's topics only once a first
   // capture is made (a live update may add alarms later), so a collector without alarms needs no
@@ -112,6 +118,8 @@ async function main(): Promise<void> {
   });
 
   runtime.start();
+  // Reported before the source starts, so that an ERRORED from its first attempts comes after it.
+  await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
   await source.start();
   live = new LiveConfig({
     logger,
@@ -136,7 +144,6 @@ async function main(): Promise<void> {
     },
     audit: (diff) => runtime.publishAudit(buildConfigAudit(diff, { thingName, site: live!.current.site, area: live!.current.area, runId, nowMs: Date.now() })),
   });
-  await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
   logger.info({ telemetryTopic: runtime.telemetryTopic }, 'running');
 
   let stopping = false;

@@ -4,7 +4,7 @@
 import { SCHEMA_VERSION } from '../../../shared/publish';
 import type { OutboxCounters } from '../../../shared/publish';
 import type { PipelineCounters } from './pipeline';
-import type { SourceCounters, SourceState } from './ports';
+import type { OperatorProblem, SourceCounters, SourceState } from './ports';
 import type { BurstCounters } from './burst';
 import type { HandoffCounters } from './capture-handoff';
 
@@ -21,7 +21,7 @@ export interface MetricsInput {
   /** Samples at the previous metrics message, for the rate. */
   previousSamples: number;
   outbox: OutboxCounters & { oldestAgeMs: number };
-  source: (SourceCounters & { state: SourceState; lastDataAgeMs: number | null }) | undefined;
+  source: (SourceCounters & { state: SourceState; lastDataAgeMs: number | null; problem: OperatorProblem['kind'] | null }) | undefined;
   ipc: { connected: boolean; reconnects: number; publishErrors: number; publishRetries: number };
   /** Messages published (accepted by the nucleus) and their bytes. */
   published: { messages: number; bytes: number };
@@ -85,6 +85,8 @@ export function buildMetrics(m: MetricsInput): Record<string, unknown> {
     opcua: m.source
       ? {
           state: m.source.state,
+          // Set while a failure needs an operator (identity, certificate, credentials): alarm on it.
+          problem: m.source.problem,
           lastDataAgeMs: m.source.lastDataAgeMs,
           notifications: m.source.notifications,
           reconnects: m.source.reconnects,

@@ -42,6 +42,21 @@ export interface SourceCounters {
 
 export type SourceState = 'stopped' | 'connecting' | 'connected' | 'backoff';
 
+/**
+ * A failure that retrying alone cannot fix: someone must change the secret, the OPC UA server's
+ * user, or the configured server trust. The source keeps retrying with backoff meanwhile.
+ */
+export interface OperatorProblem {
+  /**
+   * `identity`: the server refused the user again after the secret was read afresh;
+   * `certificate`: the server's certificate is not trusted; `credentials`: the secret is missing,
+   * not readable by this device, or not {"username","password"}.
+   */
+  kind: 'identity' | 'certificate' | 'credentials';
+  /** What to change, for the log line. Never holds a secret value. */
+  fix: string;
+}
+
 export interface OpcUaSource {
   /** Starts connecting in the background (retrying forever with backoff); resolves once started, not connected. */
   start(): Promise<void>;
@@ -49,4 +64,6 @@ export interface OpcUaSource {
   stop(): Promise<void>;
   readonly state: SourceState;
   counters(): SourceCounters;
+  /** The current problem that needs an operator; undefined once a connection succeeds. */
+  readonly problem?: OperatorProblem | undefined;
 }

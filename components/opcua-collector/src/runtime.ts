@@ -266,6 +266,7 @@ export class CollectorRuntime {
         ...s.counters(),
         state: s.state,
         lastDataAgeMs: s.lastDataReceivedAtMs === undefined ? null : nowMs - s.lastDataReceivedAtMs,
+        problem: s.problem?.kind ?? null,
       },
       ipc: {
         connected: this.o.publisher.connected ?? true,

@@ -181,7 +181,8 @@ export class LaunchedComponent extends EventEmitter {
   /** UpdateState from the component itself. */
   reported(state: 'RUNNING' | 'ERRORED'): void {
     if (state === 'ERRORED') this.errored('the component reported ERRORED');
-    else if (this.state === 'STARTING' || this.state === 'ERRORED') this.setState('RUNNING');
+    // As the nucleus: RUNNING is taken from STARTING only; after ERRORED the restart decides.
+    else if (this.state === 'STARTING') this.setState('RUNNING');
   }
 
   private async halt(): Promise<StopResult> {

@@ -24,7 +24,7 @@
 import { ConfigError } from '../errors';
 import type { CollectorConfig } from '../config-types';
 import { type EuRangeSink, needsEuRange } from '../eu-range';
-import type { CredentialSource, Credentials, Logger, OpcUaSource, SampleSink, SourceCounters, SourceState } from '../ports';
+import type { CredentialSource, Credentials, Logger, OpcUaSource, OperatorProblem, SampleSink, SourceCounters, SourceState } from '../ports';
 import { Backoff } from '../../../../shared/backoff';
 import { ensureClientCertificate, type ClientIdentity } from './certificates';
 import { readEuRanges } from './eu-range';
@@ -54,6 +54,11 @@ export interface NodeOpcUaSourceOptions {
    * range. Called from the event loop like the sink, never while the sink runs.
    */
   onEuRanges?: EuRangeSink;
+  /**
+   * Called when a problem that needs an operator appears (see OperatorProblem), and with undefined
+   * when a connection succeeds after one. The source keeps retrying either way.
+   */
+  onProblem?: (problem: OperatorProblem | undefined) => void;
 }
 
 /** One connection's resources and the way to end it. */
@@ -97,6 +102,10 @@ export class NodeOpcUaSource implements OpcUaSource {
   private identity: ClientIdentity | undefined;
   /** Set after the server rejected the identity: the next attempt reads the secret again. */
   private refreshCredentials = false;
+  /** Identity rejections since the last successful connection: the second one used a freshly read secret. */
+  private identityRejectedInARow = 0;
+  private currentProblem: OperatorProblem | undefined;
+  private readonly onProblem: ((problem: OperatorProblem | undefined) => void) | undefined;
   private connectedOnce = false;
   /** Tags whose refusal by the server was already logged at warn; later refusals go to debug. */
   private readonly reportedItemFailures = new Set<number>();
@@ -112,6 +121,7 @@ export class NodeOpcUaSource implements OpcUaSource {
     this.credentials = o.credentials;
     this.sink = o.sink;
     this.onEuRanges = o.onEuRanges;
+    this.onProblem = o.onProblem;
     this.euRangeTargets = o.config.tags.flatMap((t, tag) => (needsEuRange(t) ? [{ tag, nodeId: t.nodeId }] : []));
     this.logger = o.logger;
     this.workDir = o.workDir;
@@ -156,6 +166,11 @@ export class NodeOpcUaSource implements OpcUaSource {
   get aliveAsOfMs(): number | undefined {
     const current = this.attempt?.dispatcher?.aliveAsOfMs;
     return current !== undefined && Number.isFinite(current) ? current : this.aliveAsOf;
+  }
+
+  /** The current problem that needs an operator; undefined once a connection succeeds. */
+  get problem(): OperatorProblem | undefined {
+    return this.currentProblem;
   }
 
   /** SHA-1 thumbprint of the client certificate (after start()). */
@@ -267,6 +282,10 @@ export class NodeOpcUaSource implements OpcUaSource {
       this.c.connectFailures++;
       // CredentialSource errors name the secret, never its value.
       this.logger.error({ endpoint: this.config.endpointUrl, err: messageOf(err) }, 'cannot read the OPC UA credentials');
+      // Throttling or a network error passes by itself; a missing or malformed secret does not.
+      if ((err as { retryable?: unknown }).retryable === false) {
+        this.setProblem({ kind: 'credentials', fix: `${messageOf(err)}; the collector reads the secret again before every attempt` });
+      }
       return undefined;
     }
   }
@@ -300,6 +319,14 @@ export class NodeOpcUaSource implements OpcUaSource {
       if (kind === 'identity') {
         this.c.identityRejected++;
         this.refreshCredentials = true;
+        // The first rejection may be a rotation the cached secret missed; the second came from a
+        // secret read afresh, so the secret or the server's user must change.
+        if (++this.identityRejectedInARow >= 2) {
+          this.setProblem({
+            kind: 'identity',
+            fix: `put the right {"username","password"} in secret ${this.config.credentialsSecretId}, or enable user "${credentials.username}" on the OPC UA server`,
+          });
+        }
         this.logger.error(
           {
             endpoint,
@@ -358,6 +385,8 @@ export class NodeOpcUaSource implements OpcUaSource {
     }
     if (this.connectedOnce) this.c.reconnects++;
     this.connectedOnce = true;
+    this.identityRejectedInARow = 0;
+    this.setProblem(undefined);
     this.currentState = 'connected';
     this.logger.info(
       {
@@ -521,6 +550,12 @@ export class NodeOpcUaSource implements OpcUaSource {
     }
   }
 
+  private setProblem(p: OperatorProblem | undefined): void {
+    if (p?.kind === this.currentProblem?.kind) return;
+    this.currentProblem = p;
+    this.onProblem?.(p);
+  }
+
   private onVerdict(v: TrustVerdict): void {
     const endpoint = this.config.endpointUrl;
     if (v.accepted) {
@@ -528,6 +563,10 @@ export class NodeOpcUaSource implements OpcUaSource {
       return;
     }
     this.c.certificateRejected++;
+    this.setProblem({
+      kind: 'certificate',
+      fix: `if this is the plant's server, add thumbprint ${v.thumbprint} to serverTrust.thumbprints (a configuration update applies it without a restart)`,
+    });
     this.logger.error(
       { endpoint, thumbprint: v.thumbprint, subject: v.subject, reason: v.reason },
       `server certificate refused (thumbprint ${v.thumbprint}, subject ${v.subject}); if this is the plant's server, add the thumbprint to serverTrust.thumbprints`,
