@@ -2,7 +2,8 @@
 // ajv checks the structure against config-schema.ts (coercing "100" to 100, filling defaults); the
 // rules below check what spans keys. Every problem is reported at once, each with its JSON path
 // and a fix, and nothing partial is ever returned.
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv from 'ajv';
+import { byPath, issueTranslator } from '../../../shared/config-issues';
 import { topicProblem } from '../../../shared/publish';
 import type { LogLevel } from '../../../shared/edge/logger';
 import { MIN_SEGMENTS_PER_SPOOL, SINK_CONFIG_SCHEMA, sinkConfigSchemaPaths } from './config-schema';
@@ -26,10 +27,10 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, ver
 // An annotation for editors; the parser uses it as the fix of a pattern error.
 ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
 const validate = ajv.compile(SINK_CONFIG_SCHEMA);
+const translate = issueTranslator({ schemaPaths: sinkConfigSchemaPaths(), docs: 'docs/firehose-sink.md', hiddenKeys: new Set(['accessControl']) });
 
 type Obj = Record<string, any>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const pointer = (base: string, key: string) => `${base}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 
 /**
  * Validates the component configuration (as GetConfiguration returns it, accessControl included)
@@ -42,11 +43,11 @@ export function parseSinkConfig(raw: unknown, env: { defaultRegion?: string } = 
   // A copy without nulls: ajv fills defaults in place, and a null means "absent" in a Greengrass merge.
   const doc = JSON.parse(JSON.stringify(raw, (_k, v) => (v === null ? undefined : v))) as Obj;
   validate(doc);
-  const structural = (validate.errors ?? []).map(toIssue);
+  const structural = (validate.errors ?? []).map(translate.toIssue);
   const refused = new Set(structural.map((i) => i.path));
   const issues = [...structural, ...checkRules(doc, refused, env)];
   const seen = new Set<string>();
-  const unique = issues.filter((i) => !seen.has(i.path) && seen.add(i.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const unique = issues.filter((i) => !seen.has(i.path) && seen.add(i.path)).sort(byPath);
   if (unique.length > 0) throw new ConfigError(unique);
   return {
     deliveryStreamName: doc.deliveryStreamName,
@@ -97,90 +98,4 @@ function checkRules(doc: Obj, refused: Set<string>, env: { defaultRegion?: strin
     if (problem) out.push({ path: '/metrics/topic', message: problem, fix: 'name one AWS IoT Core topic; {thingName} is the only placeholder, e.g. conduit/{thingName}/sink/metrics' });
   }
   return out;
-}
-
-// ---- ajv errors, in an engineer's words ------------------------------------------------------
-
-interface SchemaLike {
-  type?: string;
-  default?: unknown;
-  examples?: unknown[];
-  enum?: unknown[];
-  minimum?: number;
-  maximum?: number;
-  patternErrorMessage?: string;
-  properties?: Record<string, SchemaLike>;
-}
-
-const TYPE_WORDS: Record<string, string> = { integer: 'a whole number', string: 'text', object: 'an object of keys and values', boolean: 'true or false' };
-
-function example(s: SchemaLike | undefined): string {
-  const v = s?.default !== undefined && !isObj(s.default) ? s.default : s?.examples?.[0];
-  return v === undefined ? '' : `, e.g. ${typeof v === 'string' ? v : JSON.stringify(v)}`;
-}
-
-function toIssue(e: ErrorObject): ConfigIssue {
-  const s = e.parentSchema as SchemaLike | undefined;
-  const p = e.params as Record<string, unknown>;
-  const got = typeof e.data === 'number' ? ` (got ${e.data})` : '';
-  switch (e.keyword) {
-    case 'required': {
-      const key = String(p.missingProperty);
-      return { path: pointer(e.instancePath, key), message: 'is required', fix: `add ${key}${example(s?.properties?.[key])}` };
-    }
-    case 'additionalProperties': {
-      const key = String(p.additionalProperty);
-      return { path: pointer(e.instancePath, key), message: 'is not a known key', fix: unknownKeyFix(key, s) };
-    }
-    case 'type': {
-      const want = TYPE_WORDS[String(p.type)] ?? String(p.type);
-      return { path: e.instancePath, message: `must be ${want}`, fix: `set it to ${want}${example(s)}${s?.default !== undefined ? ' (or remove it to use the default)' : ''}` };
-    }
-    case 'enum': {
-      const values = (s?.enum ?? []).map((v) => JSON.stringify(v)).join(', ');
-      return { path: e.instancePath, message: `must be one of ${values}`, fix: `set it to one of ${values} (case matters)` };
-    }
-    case 'minimum':
-    case 'maximum': {
-      const want = `a whole number between ${s?.minimum} and ${s?.maximum}`;
-      return { path: e.instancePath, message: `must be ${want}${got}`, fix: `set it to ${want}${example(s)}` };
-    }
-    case 'minLength':
-      return { path: e.instancePath, message: 'must not be empty', fix: `set it${example(s)}` };
-    case 'maxLength':
-      return { path: e.instancePath, message: `is longer than ${String(p.limit)} characters`, fix: `shorten it to at most ${String(p.limit)} characters` };
-    case 'pattern':
-      return { path: e.instancePath, message: 'has characters or a form that is not allowed', fix: s?.patternErrorMessage ?? 'see docs/firehose-sink.md' };
-    default:
-      return { path: e.instancePath, message: e.message ?? 'is invalid', fix: 'see docs/firehose-sink.md' };
-  }
-}
-
-const ALL_PATHS = sinkConfigSchemaPaths();
-const norm = (k: string) => k.toLowerCase().replace(/[-_\s.]/g, '');
-
-/** "did you mean": a sibling with a close name, or the same key at another level. */
-function unknownKeyFix(key: string, parent: SchemaLike | undefined): string {
-  const siblings = Object.keys(parent?.properties ?? {}).filter((k) => k !== 'accessControl');
-  // A typo, or a key cut short ("deliveryStream" for "deliveryStreamName").
-  const close = (a: string, b: string) => editDistance(a, b) <= 2 || (Math.min(a.length, b.length) >= 5 && (a.startsWith(b) || b.startsWith(a)));
-  const near = siblings.find((k) => close(norm(k), norm(key)));
-  if (near) return `remove or rename it: did you mean "${near}"? (keys are case-sensitive)`;
-  const elsewhere = ALL_PATHS.filter((path) => norm(path.slice(path.lastIndexOf('.') + 1)) === norm(key) || norm(path) === norm(key));
-  if (elsewhere.length > 0) return `move it: ${key} belongs in ${elsewhere.join(' or ')}`;
-  return `remove it; the keys allowed here are ${siblings.join(', ')}`;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = row[j]!;
-      row[j] = Math.min(up + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return row[b.length]!;
 }

@@ -17,10 +17,8 @@ import {
 } from 'node-opcua-client';
 import { toNodeId } from './node-ids';
 import type { EuRangeReading } from '../eu-range';
-import { messageOf } from './session';
+import { inChunks } from './chunks';
 
-/** Chunk size when the server states no limit: keeps each request well under message limits. */
-export const DEFAULT_NODES_PER_CALL = 1_000;
 /** remainingPathIndex of a target that matched the whole path (Part 4, 7.3). */
 const WHOLE_PATH_MATCHED = 0xffffffff;
 
@@ -107,38 +105,4 @@ function euRangePath(start: NodeId): BrowsePathLike {
       elements: [{ referenceTypeId: ReferenceTypeIds.HasProperty, isInverse: false, includeSubtypes: true, targetName: { namespaceIndex: 0, name: 'EURange' } }],
     },
   };
-}
-
-/**
- * Sends `items` in chunks of at most `limit` (0: DEFAULT_NODES_PER_CALL). A chunk refused as
- * BadTooManyOperations is halved and sent again; any other failure stops there: `results` then
- * holds the answers of the items before it, and `error` says why.
- */
-async function inChunks<T, R>(
-  items: readonly T[],
-  limit: number,
-  service: (chunk: readonly T[]) => Promise<R[]>,
-): Promise<{ results: R[]; calls: number; error: string | undefined }> {
-  let size = limit > 0 ? Math.min(limit, DEFAULT_NODES_PER_CALL) : DEFAULT_NODES_PER_CALL;
-  const results: R[] = [];
-  let calls = 0;
-  while (results.length < items.length) {
-    const chunk = items.slice(results.length, results.length + size);
-    calls++;
-    let answers: R[];
-    try {
-      answers = await service(chunk);
-    } catch (err) {
-      const message = messageOf(err);
-      if (/BadTooManyOperations/.test(message) && chunk.length > 1) {
-        // Half of what was refused (not of `size`, which may be far above the items left).
-        size = Math.max(1, Math.floor(chunk.length / 2));
-        continue;
-      }
-      return { results, calls, error: message };
-    }
-    if (answers.length !== chunk.length) return { results, calls, error: `the server answered ${answers.length} of ${chunk.length} operations` };
-    results.push(...answers);
-  }
-  return { results, calls, error: undefined };
 }

@@ -23,11 +23,9 @@ import type { CollectorConfig } from '../config-types';
 import { needsEuRange } from '../eu-range';
 import { readEuRanges } from '../opcua/eu-range';
 import { toNodeId } from '../opcua/node-ids';
-import { messageOf } from '../opcua/session';
+import { inChunks } from '../opcua/chunks';
 import { baseDataType, shapeOf, type DataKind, type DataTypeFact, type TagFacts } from './mapping-verdict';
 
-/** Chunk size when the server states no limit (as the collector's DEFAULT_NODES_PER_CALL). */
-const DEFAULT_PER_CALL = 1_000;
 /** Supertype steps followed from a vendor data type towards a namespace-0 one. */
 const MAX_SUPERTYPE_DEPTH = 10;
 
@@ -84,7 +82,7 @@ export async function probeTags(session: ClientSession, config: CollectorConfig,
   });
 
   const reads: ReadValueIdOptions[] = nodes.flatMap((n) => ATTRIBUTES.map((attributeId) => ({ nodeId: n.nodeId, attributeId })));
-  const read = await chunked(reads, maxRead, (chunk) => session.read(chunk));
+  const read = await inChunks(reads, maxRead, (chunk) => session.read(chunk));
   nodes.forEach((n, i) => {
     const f = facts[n.tag]!;
     const dvs = read.results.slice(i * ATTRIBUTES.length, (i + 1) * ATTRIBUTES.length);
@@ -139,7 +137,7 @@ async function classifyDataTypes(session: ClientSession, facts: TagFacts[], maxR
     else unknown.push(id);
   }
   if (unknown.length > 0) {
-    const names = await chunked(unknown, maxRead, (chunk) => session.read(chunk.map((id) => ({ nodeId: id, attributeId: AttributeIds.BrowseName }))));
+    const names = await inChunks(unknown, maxRead, (chunk) => session.read(chunk.map((id) => ({ nodeId: id, attributeId: AttributeIds.BrowseName }))));
     const kinds = await supertypeKinds(session, unknown, maxBrowse);
     unknown.forEach((id, i) => {
       const dv = names.results[i];
@@ -157,7 +155,7 @@ async function supertypeKinds(session: ClientSession, ids: readonly string[], ma
   let current = new Map(ids.map((id) => [id, id])); // original type -> the type reached so far
   for (let depth = 0; depth < MAX_SUPERTYPE_DEPTH && current.size > 0; depth++) {
     const pending = [...current.entries()];
-    const browsed = await chunked(pending, maxBrowse, (chunk) => session.browse(chunk.map(([, at]) => supertypeOf(at))));
+    const browsed = await inChunks(pending, maxBrowse, (chunk) => session.browse(chunk.map(([, at]) => supertypeOf(at))));
     const next = new Map<string, string>();
     browsed.results.forEach((r: BrowseResult, i) => {
       const [origin] = pending[i]!;
@@ -199,7 +197,7 @@ async function readNamespaceArray(session: ClientSession): Promise<string[] | un
 
 /** Values of namespace-0 numeric nodes; undefined where absent, Bad or not a positive-or-zero number. */
 async function readValues(session: ClientSession, ids: readonly number[], maxRead: number): Promise<(number | undefined)[]> {
-  const r = await chunked(ids, maxRead, (chunk) => session.read(chunk.map((nodeId) => ({ nodeId, attributeId: AttributeIds.Value }))));
+  const r = await inChunks(ids, maxRead, (chunk) => session.read(chunk.map((nodeId) => ({ nodeId, attributeId: AttributeIds.Value }))));
   return ids.map((_, i) => {
     const dv = r.results[i];
     const v: unknown = dv?.value.value;
@@ -207,28 +205,3 @@ async function readValues(session: ClientSession, ids: readonly number[], maxRea
   });
 }
 
-/**
- * Sends `items` in chunks of at most `limit` (0: DEFAULT_PER_CALL); a chunk refused as
- * BadTooManyOperations is halved and sent again; any other failure ends there, with `error`.
- */
-export async function chunked<T, R>(items: readonly T[], limit: number, service: (chunk: T[]) => Promise<R[]>): Promise<{ results: R[]; error: string | undefined }> {
-  let size = limit > 0 ? Math.min(limit, DEFAULT_PER_CALL) : DEFAULT_PER_CALL;
-  const results: R[] = [];
-  while (results.length < items.length) {
-    const chunk = items.slice(results.length, results.length + size);
-    let answers: R[];
-    try {
-      answers = await service(chunk);
-    } catch (err) {
-      const message = messageOf(err);
-      if (/BadTooManyOperations/.test(message) && chunk.length > 1) {
-        size = Math.max(1, Math.floor(chunk.length / 2));
-        continue;
-      }
-      return { results, error: message };
-    }
-    if (answers.length !== chunk.length) return { results, error: `the server answered ${answers.length} of ${chunk.length} operations` };
-    results.push(...answers);
-  }
-  return { results, error: undefined };
-}
