@@ -388,6 +388,26 @@ describe('NodeOpcUaSource against the simulated plant', () => {
     }
   });
 
+  test('UInt64 counters above 2^32 arrive as exact numbers (node-opcua hands them over as [high, low])', { timeout: 60_000 }, async () => {
+    const counting = await startPlant({ tags: { vibration: 0, temperature: 0, pressure: 0, booleans: 0, strings: 0, counters: 2 } });
+    const config = configFor(counting, { trust: { thumbprints: [counting.certificateThumbprint] } });
+    const r = await startSource(config);
+    try {
+      await waitUntil('samples of both counters', () => tagsWithData(r.samples).size === 2 && r.samples.length >= 10, 20_000);
+      for (const s of r.samples) {
+        assert.equal(typeof s.value, 'number', JSON.stringify(s.value));
+        assert.ok((s.value as number) > 2 ** 32, `${s.value} uses the high half`);
+      }
+      assertExactValues(counting, config, r.samples);
+      // Through the pipeline, a counter is an ordinary change tag: nothing dropped as wrongType.
+      const pipeline = new CollectorPipeline(config, { thingName: 'gw', runId: 'r' });
+      for (const s of r.samples) pipeline.onSample(s.tag, s.ms, s.value, s.status);
+      assert.deepEqual(pipeline.counters().gateDropped, {});
+    } finally {
+      await stopSource(r);
+    }
+  });
+
   test('monitored items are created in chunks of MaxMonitoredItemsPerCall', { timeout: 60_000 }, async (t) => {
     const limited = await startPlant({ operationLimits: { maxMonitoredItemsPerCall: 3 }, tags: { vibration: 10, temperature: 0, pressure: 0, booleans: 0, strings: 0 } });
     const config = configFor(limited, { trust: { thumbprints: [limited.certificateThumbprint] } });

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
-import { DataType, DataValue, MessageSecurityMode, SecurityPolicy, StatusCodes, UserTokenType, Variant } from 'node-opcua-client';
+import { DataType, DataValue, MessageSecurityMode, SecurityPolicy, StatusCodes, UserTokenType, Variant, VariantArrayType } from 'node-opcua-client';
 import { OPCUAServer, Subscription } from 'node-opcua-server';
 import type { FromPlant, PlantCommand, PlantConfig, RequestCounts, ToPlant } from './protocol';
 import { type AmplitudeStep, PLANT_LINE, type TagSpec, TICK_MS, plantTags, tickOf, timestampOf, valueAt } from './signals';
@@ -46,7 +46,15 @@ function send(message: FromPlant): Promise<void> {
 function dataTypeOf(tag: TagSpec): DataType {
   if (tag.kind === 'boolean') return DataType.Boolean;
   if (tag.kind === 'string') return DataType.String;
+  if (tag.kind === 'counter') return DataType.UInt64;
   return DataType.Double;
+}
+
+/** node-opcua takes a UInt64 as [high, low] 32-bit halves, as it hands one to a client. */
+function variantOf(dataType: DataType, value: number | boolean | string): Variant {
+  if (dataType !== DataType.UInt64) return new Variant({ dataType, value });
+  const n = value as number;
+  return new Variant({ dataType, arrayType: VariantArrayType.Scalar, value: [Math.floor(n / 4_294_967_296), n % 4_294_967_296] });
 }
 
 class PlantProcess {
@@ -162,7 +170,7 @@ class PlantProcess {
         if (tick !== cachedTick || cached === undefined) {
           cachedTick = tick;
           cached = new DataValue({
-            value: new Variant({ dataType, value: valueAt(seed, tag, tick, this.steps, signals) }),
+            value: variantOf(dataType, valueAt(seed, tag, tick, this.steps, signals)),
             statusCode: StatusCodes.Good,
             sourceTimestamp: new Date(timestampOf(tick)),
             serverTimestamp: new Date(),
@@ -193,7 +201,7 @@ class PlantProcess {
           },
         });
       } else {
-        namespace.addVariable({ ...common, dataType: tag.kind === 'boolean' ? 'Boolean' : 'String' });
+        namespace.addVariable({ ...common, dataType: tag.kind === 'boolean' ? 'Boolean' : tag.kind === 'counter' ? 'UInt64' : 'String' });
       }
     }
   }

@@ -14,7 +14,7 @@
 /** One plant tick, in milliseconds: the collector's sampling period. */
 export const TICK_MS = 100;
 
-export type TagKind = 'vibration' | 'temperature' | 'pressure' | 'boolean' | 'string';
+export type TagKind = 'vibration' | 'temperature' | 'pressure' | 'boolean' | 'string' | 'counter';
 export type TagValue = number | boolean | string;
 
 /** How many tags of each kind the plant exposes. */
@@ -24,6 +24,8 @@ export interface TagCounts {
   pressure: number;
   booleans: number;
   strings: number;
+  /** UInt64 part counters (none by default): values above 2^32, as node-opcua hands them over in [high, low] pairs. */
+  counters?: number;
 }
 
 export const DEFAULT_TAG_COUNTS: TagCounts = { vibration: 2, temperature: 1, pressure: 1, booleans: 1, strings: 1 };
@@ -114,6 +116,7 @@ const KINDS: Readonly<Record<TagKind, KindInfo>> = {
   pressure: { prefix: 'Press', unit: 'bar', range: { low: 0, high: 10 }, salt: 0x70 },
   boolean: { prefix: 'Running', unit: null, range: null, salt: 0x62 },
   string: { prefix: 'Batch', unit: null, range: null, salt: 0x73 },
+  counter: { prefix: 'Parts', unit: null, range: null, salt: 0x63 },
 };
 
 /** The order tags are listed (and created) in: kind by kind, index by index. */
@@ -123,6 +126,7 @@ const COUNT_KEYS: ReadonlyArray<[keyof TagCounts, TagKind]> = [
   ['pressure', 'pressure'],
   ['booleans', 'boolean'],
   ['strings', 'string'],
+  ['counters', 'counter'],
 ];
 
 export function tagName(kind: TagKind, index: number): string {
@@ -133,7 +137,7 @@ export function tagName(kind: TagKind, index: number): string {
 export function plantTags(counts: TagCounts = DEFAULT_TAG_COUNTS): TagSpec[] {
   const tags: TagSpec[] = [];
   for (const [key, kind] of COUNT_KEYS) {
-    const n = counts[key];
+    const n = counts[key] ?? 0;
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`tag count ${key} must be a non-negative integer, got ${n}`);
     const info = KINDS[kind];
     for (let index = 1; index <= n; index++) {
@@ -225,6 +229,11 @@ export function booleanAt(index: number, tick: number, p: SignalParams = DEFAULT
   return Math.floor((tick + index) / p.booleanHalfPeriodTicks) % 2 === 1;
 }
 
+/** A part counter: past 2^32 from the start (so both halves of the UInt64 matter), one part per tick. */
+export function counterAt(index: number, tick: number): number {
+  return index * 5_000_000_000 + tick;
+}
+
 export function batchIdAt(seed: number, index: number, tick: number, p: SignalParams = DEFAULT_SIGNAL_PARAMS): string {
   const batch = Math.floor(tick / p.batchPeriodTicks);
   return `B${seed}-${String(index).padStart(2, '0')}-${batch}`;
@@ -249,5 +258,7 @@ export function valueAt(
       return booleanAt(tag.index, tick, p);
     case 'string':
       return batchIdAt(seed, tag.index, tick, p);
+    case 'counter':
+      return counterAt(tag.index, tick);
   }
 }

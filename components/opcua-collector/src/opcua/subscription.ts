@@ -16,6 +16,7 @@ import {
   type ClientSubscription,
   type DataValue,
   AttributeIds,
+  DataType,
   type NotificationMessage,
   type NodeId,
   TimestampsToReturn,
@@ -24,6 +25,7 @@ import type { CollectorConfig } from '../config-types';
 import type { Logger, SampleSink, SourceCounters } from '../ports';
 import { messageOf } from './session';
 import { toNodeId } from './node-ids';
+import { int64ToNumber } from './int64';
 
 /**
  * The server's overflow flag on a DataValue (Part 4, 7.39.1): InfoType = DataValue (bit 10) plus the
@@ -191,7 +193,11 @@ export class SampleDispatcher {
     const sourceTimeMs = ts ? ts.getTime() : Date.now();
     if (this.receivedAtMs - sourceTimeMs < this.minDelayMs && this.receivedAtMs > 0) this.minDelayMs = this.receivedAtMs - sourceTimeMs;
     this.counters.notifications++;
-    this.sink(tag, sourceTimeMs, dv.value.value, status);
+    const variant = dv.value;
+    const type = variant.dataType;
+    // A compare per sample; only 64-bit integers (delivered as [high, low]) are converted.
+    const value = type === DataType.Int64 || type === DataType.UInt64 ? int64ToNumber(variant.value, type === DataType.Int64) : variant.value;
+    this.sink(tag, sourceTimeMs, value, status);
   }
 }
 

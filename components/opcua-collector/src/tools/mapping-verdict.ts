@@ -4,8 +4,9 @@
 // The rules follow what the collector does with a sample, not what OPC UA allows: rms and deadband
 // tags (and any tag with an alarm) need JavaScript numbers (SampleGate drops anything else as
 // wrongType); change tags need numbers, Booleans or strings (ChangeEncoder drops objects and arrays).
-// node-opcua delivers Int64/UInt64 as [high, low] pairs and DateTime, LocalizedText, ByteString as
-// objects, so those never reach the cloud whatever the mode.
+// node-opcua delivers DateTime, LocalizedText, ByteString as objects, so those never reach the cloud
+// whatever the mode; Int64/UInt64 arrive as [high, low] pairs, which the collector turns into
+// numbers while they are exact (opcua/int64.ts).
 import type { TagConfig } from '../config-types';
 
 /** What the collector can do with a data type's values. */
@@ -165,14 +166,15 @@ function checkType(tag: TagConfig, at: string, f: TagFacts, problem: Note, warni
   const name = f.dataType?.name ?? 'of an unknown data type';
   const shape = f.value?.good ? f.value.shape : undefined;
   if (kind === 'int64') {
-    return problem(`is ${name}: node-opcua delivers 64-bit integers as [high, low] pairs, which the collector drops as the wrong type`, 'have the server expose the value as Double or Int32 (or map a variable that does)');
+    warning(`is ${name}: values are exact up to ±2^53 (9,007,199,254,740,992); a value beyond that is dropped as the wrong type`, 'nothing to do for counters that stay below that; otherwise expose the value as Double');
   }
-  if ((f.valueRank !== undefined && f.valueRank >= 0) || shape === 'array') {
+  // node-opcua hands a 64-bit integer over as a [high, low] pair: that array is one value.
+  if ((f.valueRank !== undefined && f.valueRank >= 0) || (shape === 'array' && kind !== 'int64')) {
     return problem(`holds an array${f.valueRank !== undefined && f.valueRank >= 0 ? ` (ValueRank ${f.valueRank})` : ''}, not one value`, `map a scalar variable in ${at} (one per element you need)`);
   }
   const needNumbers = needsNumbers(tag);
   const why = `mode ${tag.mode}${tag.alarm ? ' with an alarm' : ''}`;
-  const acceptable = needNumbers ? kind === 'numeric' : kind === 'numeric' || kind === 'boolean' || kind === 'string' || kind === 'enumeration';
+  const acceptable = needNumbers ? kind === 'numeric' || kind === 'int64' : kind === 'numeric' || kind === 'int64' || kind === 'boolean' || kind === 'string' || kind === 'enumeration';
   if (kind === 'any' || kind === undefined) {
     // BaseDataType (any value) or no answer: the value's shape is all there is to go by.
     const fits = needNumbers ? shape === 'number' : shape === 'number' || shape === 'boolean' || shape === 'string';
@@ -187,7 +189,7 @@ function checkType(tag: TagConfig, at: string, f: TagFacts, problem: Note, warni
     }
     return problem(`is ${name}: the collector drops such values (mode change takes numbers, Booleans and strings)`, `map a variable of a simple type in ${at}`);
   }
-  if (needNumbers && shape !== undefined && shape !== 'none' && shape !== 'number') {
+  if (needNumbers && kind !== 'int64' && shape !== undefined && shape !== 'none' && shape !== 'number') {
     problem(`is ${name} but its value arrives as ${shape}`, `map a variable whose value is a plain number in ${at}`);
   }
 }
