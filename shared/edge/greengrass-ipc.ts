@@ -50,6 +50,15 @@ export function describeIpcError(e: unknown): string {
   return err?.description ?? err?.message ?? String(e);
 }
 
+interface TopicSubscription {
+  topic: string;
+  onMessage: (payload: Buffer) => void;
+  closed: boolean;
+  /** The SDK operation on the current connection, and its activation (which never rejects). */
+  op?: ReturnType<Client['subscribeToTopic']>;
+  activation?: Promise<void>;
+}
+
 export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
   private client: Client | undefined;
   private connecting: Promise<void> | undefined;
@@ -65,7 +74,7 @@ export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
   /** Calls in flight and the client they went out on: a lost connection cancels its calls at once. */
   private readonly inFlight = new Set<{ client: Client; cc: cancel.CancelController }>();
   /** Local pub/sub subscriptions, made again on every new connection. */
-  private readonly subscriptions: { topic: string; onMessage: (payload: Buffer) => void }[] = [];
+  private readonly subscriptions: TopicSubscription[] = [];
 
   constructor(private readonly opts: GreengrassIpcOptions) {
     this.callTimeoutMs = opts.callTimeoutMs ?? DEFAULT_IPC_CALL_TIMEOUT_MS;
@@ -97,7 +106,7 @@ export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
         this.everConnected = true;
         this.opts.logger.info({ reconnects: this.reconnects }, 'connected to the Greengrass nucleus over IPC');
         // Not awaited: a subscription that never answers must not hold up publishing.
-        for (const sub of this.subscriptions) void this.activateSubscription(client, sub);
+        for (const sub of this.subscriptions) sub.activation = this.activateSubscription(client, sub);
         Promise.resolve(this.onConnected?.(client)).catch((e) => this.opts.logger.warn({ error: describeIpcError(e) }, 'IPC set-up after connecting failed'));
         return;
       } catch (e) {
@@ -187,16 +196,36 @@ export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
     }
   }
 
-  subscribeToTopic(topic: string, onMessage: (payload: Buffer) => void): void {
-    const sub = { topic, onMessage };
+  /**
+   * Subscribes to a local topic, on this connection and every later one. Returns what ends this one
+   * subscription (e.g. when a live configuration update moves it to another topic): no message is
+   * delivered once it is called, and the nucleus is told to close the stream.
+   */
+  subscribeToTopic(topic: string, onMessage: (payload: Buffer) => void): () => Promise<void> {
+    const sub: TopicSubscription = { topic, onMessage, closed: false };
     this.subscriptions.push(sub);
-    if (this.client && !this.connecting) void this.activateSubscription(this.client, sub);
+    if (this.client && !this.connecting) sub.activation = this.activateSubscription(this.client, sub);
+    return async () => {
+      if (sub.closed) return;
+      sub.closed = true;
+      this.subscriptions.splice(this.subscriptions.indexOf(sub), 1);
+      // An operation closed while it activates is dropped without telling the nucleus: let it finish.
+      await sub.activation?.catch(() => undefined);
+      const op = sub.op;
+      sub.op = undefined;
+      if (op) await withTimeout(op.close(), this.callTimeoutMs, `unsubscribe from ${topic}`).catch(() => undefined);
+    };
   }
 
-  private async activateSubscription(client: Client, sub: { topic: string; onMessage: (payload: Buffer) => void }): Promise<void> {
+  private async activateSubscription(client: Client, sub: TopicSubscription): Promise<void> {
+    if (sub.closed) return;
     // Messages this component publishes to the same topic are not wanted back.
     const op = client.subscribeToTopic({ topic: sub.topic, receiveMode: greengrasscoreipc.model.ReceiveMode.RECEIVE_MESSAGES_FROM_OTHERS });
+    // The operation of an earlier connection is dead with its socket; only the newest one is closed.
+    sub.op = op;
     op.on('message', (m) => {
+      // The SDK emits on a later tick: a message already on its way when the subscription closed is dropped.
+      if (sub.closed) return;
       const payload = toBuffer(m.binaryMessage?.message ?? (m.jsonMessage?.message === undefined ? undefined : JSON.stringify(m.jsonMessage.message)));
       if (payload) sub.onMessage(payload);
     });

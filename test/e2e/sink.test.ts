@@ -2,7 +2,8 @@
 // fed by a producer that is a real aws-iot-device-sdk-v2 Greengrass IPC client (registered as a
 // component with its own exact pubsub policies), delivering with the real Firehose client to the local
 // Firehose while it fails, throttles and stalls, while the sink is killed mid-upload, and while the
-// spool overflows. What arrives is checked record id by record id.
+// spool overflows, and while a configuration update moves it to another stream without a restart.
+// What arrives is checked record id by record id.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import type { JsonObject } from '../harness/contracts';
 
 const THING = 'gw-sink';
 const STREAM = 'conduit-sink-e2e';
+const STREAM_B = 'conduit-sink-e2e-b';
 const PRODUCER = 'test.SinkProducer';
 const METRICS = `conduit/${THING}/sink/metrics`;
 const T = { timeout: 90_000 };
@@ -124,16 +126,16 @@ function records(prefix: string, n: number, bytes = 500): HandoffRecord[] {
   });
 }
 
-/** Every line the local Firehose accepted, as parsed JSON (records hold several newline-terminated lines). */
-function delivered(gg: LocalGreengrass): { id: string; line: string }[] {
-  return gg.aws.firehose
-    .records(STREAM)
-    .flatMap((r) => {
-      const text = r.toString('utf8');
-      assert.ok(text.endsWith('\n'), 'every Firehose record ends with a newline');
-      return text.slice(0, -1).split('\n');
-    })
-    .map((line) => ({ id: JSON.parse(line).id as string, line }));
+/** Every line the local Firehose accepted into a stream, as parsed JSON (records hold several newline-terminated lines), with when. */
+function delivered(gg: LocalGreengrass, stream = STREAM): { id: string; line: string; at: number }[] {
+  return gg.aws.firehose.entries(stream).flatMap((r) => {
+    const text = r.data.toString('utf8');
+    assert.ok(text.endsWith('\n'), 'every Firehose record ends with a newline');
+    return text
+      .slice(0, -1)
+      .split('\n')
+      .map((line) => ({ id: JSON.parse(line).id as string, line, at: r.at }));
+  });
 }
 
 function metrics(gg: LocalGreengrass): Record<string, any>[] {
@@ -304,10 +306,90 @@ test('a configuration update is validated before it applies: an invalid one is R
     assert.equal(bad.validation.status, 'REJECTED');
     assert.match(bad.validation.status === 'REJECTED' ? (bad.validation.message ?? '') : '', /\/spool\/maxBytes: .*Fix: /);
     assert.deepEqual(gg.configuration('conduit.FirehoseSink'), before);
+    assert.ok(!c.output.some(logLine('applying a configuration update')), 'nothing of a rejected update is applied');
     const good = await gg.updateConfiguration('conduit.FirehoseSink', { merge: { logLevel: 'debug' } });
     assert.equal(good.validation.status, 'ACCEPTED');
     assert.equal(good.applied, true);
-    await c.waitForOutput(logLine('the configuration changed; it takes effect when the component restarts'), 10_000);
+    const applied = await c.waitForOutput(logLine('configuration update applied'), 10_000);
+    assert.deepEqual(JSON.parse(applied.text).keys, ['logLevel']);
     assert.equal(c.state, 'RUNNING');
+  }),
+);
+
+test('a configuration update moves delivery to another stream and metrics to a new interval in the running process: nothing lost, nothing after it in the old stream', T, () =>
+  withSink({}, async (gg, c, producer) => {
+    gg.aws.firehose.createDeliveryStream(STREAM_B);
+    let holdA = false;
+    let callsToA = 0;
+    gg.aws.firehose.setFaultPolicy((call) => {
+      if (call.streamName !== STREAM) return undefined;
+      callsToA++;
+      return holdA ? { delayMs: 3_000 } : undefined;
+    });
+    const pid = c.pid;
+    const { runId } = await until('a first metrics message', 5_000, () => metrics(gg)[0]);
+    const before = records('before', 30);
+    await producer.deliver(before, 5);
+    await until('the first records in stream A', 15_000, () => before.every((r) => delivered(gg).some((d) => d.id === r.id)));
+
+    // A call to stream A is held in flight, and more records wait in the spool behind it when the update comes.
+    holdA = true;
+    const calls = callsToA;
+    const flight = records('flight', 15);
+    await producer.deliver(flight, 5);
+    await until('a call to stream A in flight', 5_000, () => callsToA > calls);
+    const waiting = records('waiting', 15);
+    await producer.deliver(waiting, 5);
+    // And records keep coming while the update is validated and applied.
+    const during = records('during', 30);
+    const putting = producer.deliver(during, 3);
+    const from = c.output.length;
+    const update = await gg.updateConfiguration('conduit.FirehoseSink', { merge: { deliveryStreamName: STREAM_B, metrics: { intervalSec: 2 } } });
+    assert.deepEqual([update.validation.status, update.applied], ['ACCEPTED', true]);
+    const appliedLine = await c.waitForOutput(logLine('configuration update applied'), 15_000, from);
+    const applied = JSON.parse(appliedLine.text) as { time: string; keys: string[] };
+    assert.deepEqual(applied.keys, ['deliveryStreamName', 'metrics.intervalSec']);
+    const appliedAt = Date.parse(applied.time);
+    await putting;
+    const after = records('after', 30);
+    await producer.deliver(after, 5);
+
+    const all = [...before, ...flight, ...waiting, ...during, ...after].map((r) => r.id);
+    const arrived = () => new Set([...delivered(gg), ...delivered(gg, STREAM_B)].map((d) => d.id));
+    await until('every record in stream A or B', 20_000, () => all.every((id) => arrived().has(id)));
+    const inA = delivered(gg);
+    const inB = delivered(gg, STREAM_B);
+    assert.deepEqual([...arrived()].sort(), [...all].sort(), 'every id put arrived, and nothing else');
+    assert.deepEqual(
+      inA.filter((d) => d.at > appliedAt).map((d) => d.id),
+      [],
+      'nothing reached stream A once the update was applied',
+    );
+    const onlyInB = (r: { id: string }) => inB.some((d) => d.id === r.id) && !inA.some((d) => d.id === r.id);
+    assert.ok(after.every(onlyInB), 'records put after the update are in stream B only');
+    // The update waited for the call in flight (3 s) rather than abandoning it; what waited behind it
+    // in the spool was the new sender's.
+    assert.ok(flight.every((r) => inA.some((d) => d.id === r.id)), 'the call in flight finished into stream A');
+    assert.ok(waiting.every(onlyInB), 'records waiting in the spool at the update went to stream B');
+    // A call abandoned by the update would be sent again: a duplicate is the same record, byte for byte.
+    const variants = new Map<string, Set<string>>();
+    for (const d of [...inA, ...inB]) variants.set(d.id, (variants.get(d.id) ?? new Set()).add(d.line));
+    for (const [id, lines] of variants) assert.equal(lines.size, 1, `${id}: every copy is the same record`);
+
+    // The same process throughout: no restart, no second start, the same run in the metrics.
+    assert.equal(c.pid, pid);
+    assert.equal(c.state, 'RUNNING');
+    assert.equal(c.output.filter(logLine('starting')).length, 1);
+    const next = await until('three metrics messages at the new interval', 10_000, () => {
+      const m = metrics(gg).filter((x) => x.intervalSec === 2);
+      return m.length >= 3 && m;
+    });
+    assert.ok(next.every((m) => m.runId === runId && m.deliveryStreamName === STREAM_B));
+    const gaps = next.slice(1).map((m, i) => m.at - next[i]!.at);
+    assert.ok(gaps.every((g) => g >= 1_800 && g <= 2_400), `metrics every 2 s now: ${gaps.join(', ')} ms`);
+    const last = next.at(-1)!;
+    assert.ok(last.sent.records >= all.length, 'the totals carry on across the new sender');
+    assert.deepEqual(last.lost, { evicted: 0, rejected: 0, corruptBytes: 0 });
+    assert.deepEqual(errors(c), [], 'nothing lost: no ERROR line');
   }),
 );

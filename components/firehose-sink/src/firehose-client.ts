@@ -55,7 +55,7 @@ export class FirehosePutter implements RecordBatchPutter {
     } catch (e) {
       if (e instanceof SendError) throw e;
       if (timedOut) throw new SendError('Timeout', `no answer within ${this.o.requestTimeoutMs} ms`, true, undefined, { cause: e });
-      if (options.abortSignal?.aborted) throw new SendError('Aborted', 'the call was abandoned at shutdown', true, undefined, { cause: e });
+      if (options.abortSignal?.aborted) throw new SendError('Aborted', 'the call was abandoned (shutdown, or a configuration update replacing the client)', true, undefined, { cause: e });
       throw classifyFirehoseError(e, this.o.deliveryStreamName, this.o.region);
     } finally {
       clearTimeout(timer);

@@ -1,17 +1,19 @@
 // conduit.FirehoseSink's entry point: the only place the real clients are built (Greengrass IPC,
 // Amazon Data Firehose through the token exchange service). It reads and validates the configuration,
 // opens (and recovers) the spool in the work folder, takes put messages, starts the sender, reports
-// RUNNING, and on SIGTERM stops taking records and lets the call in flight finish within the
-// recipe's Shutdown timeout. Record data is never logged: only ids and sizes.
+// RUNNING, applies configuration updates live (live-config.ts), and on SIGTERM stops taking records
+// and lets the call in flight finish within the recipe's Shutdown timeout. Record data is never
+// logged: only ids and sizes.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Backoff } from '../../../shared/backoff';
 import { GreengrassIpc, describeIpcError } from '../../../shared/edge/greengrass-ipc';
 import { createLogger } from '../../../shared/edge/logger';
-import { describeConfig, parseSinkConfig } from './config';
+import { describeConfig, parseSinkConfig, type SinkConfig } from './config';
 import { ConfigError } from './errors';
 import { FirehosePutter } from './firehose-client';
 import { SinkIntake } from './intake';
+import { SinkLiveConfig, validateSinkConfig, type SendPath } from './live-config';
 import { SinkRuntime } from './runtime';
 import { FirehoseSender } from './sender';
 import { FirehoseSpool } from './spool';
@@ -35,30 +37,31 @@ async function main(): Promise<void> {
     process.exit(1);
   };
 
+  const parse = (raw: unknown) => parseSinkConfig(raw, { defaultRegion: process.env.AWS_REGION });
   // A deployment's configuration is checked before the nucleus applies it: an invalid one is
-  // REJECTED with every problem (the deployment fails, nothing changes here). A valid one takes
-  // effect when the component restarts (the spool and the sender are built once): say so.
+  // REJECTED with every problem (the deployment fails, nothing changes here); a valid one is applied
+  // in this process once the nucleus has written it (live-config.ts). Until the sink runs there is
+  // nothing to apply to: a change noticed then is applied as soon as it does.
+  let live: SinkLiveConfig | undefined;
+  let changedBeforeRunning = false;
   ipc.onConnected = (client) =>
     ipc.serveConfigurationUpdates(
       client,
       (deploymentId, proposed) => {
-        try {
-          parseSinkConfig(proposed, { defaultRegion: process.env.AWS_REGION });
-          return { status: 'ACCEPTED' };
-        } catch (e) {
-          const issues = e instanceof ConfigError ? e.issues : [{ path: '', message: String(e), fix: 'see docs/firehose-sink.md' }];
-          logger.warn({ deploymentId, issues }, 'configuration update validated: REJECTED; the running configuration stays');
-          return { status: 'REJECTED', message: issues.map((i) => `${i.path || '(root)'}: ${i.message}. Fix: ${i.fix}`).join(' | ').slice(0, 2_000) };
-        }
+        if (live) return live.validate(deploymentId, proposed);
+        const verdict = validateSinkConfig(proposed, parse);
+        if (verdict.status === 'ACCEPTED') return verdict;
+        logger.warn({ deploymentId, issues: verdict.issues }, 'configuration update validated: REJECTED; the running configuration stays');
+        return { status: 'REJECTED', message: verdict.message };
       },
-      () => logger.warn({}, 'the configuration changed; it takes effect when the component restarts'),
+      () => (live ? live.changed() : (changedBeforeRunning = true)),
     );
   await ipc.connect();
   if (!thingName) return fail('AWS_IOT_THING_NAME is not set: run this component under the Greengrass nucleus');
 
   let config;
   try {
-    config = parseSinkConfig(await ipc.getConfiguration(), { defaultRegion: process.env.AWS_REGION });
+    config = parse(await ipc.getConfiguration());
   } catch (e) {
     if (e instanceof ConfigError) return fail('invalid configuration', { issues: e.issues });
     return fail(`cannot read the configuration: ${describeIpcError(e)}`);
@@ -76,22 +79,46 @@ async function main(): Promise<void> {
   const stats = spool.stats(Date.now());
   logger.info({ dir: spoolDir, ...spool.recovery, bytes: stats.bytes, oldestAgeMs: stats.oldestAgeMs }, 'spool opened; records not yet delivered are sent first');
 
-  const putter = new FirehosePutter({ deliveryStreamName: config.deliveryStreamName, region: config.region, requestTimeoutMs: config.send.requestTimeoutMs });
-  const sender = new FirehoseSender({
-    spool,
-    client: putter,
-    backoff: new Backoff({ initialDelayMs: config.send.initialBackoffMs, maxDelayMs: config.send.maxBackoffMs }, Math.random),
-    logger,
-    maxRecordBytes: config.send.maxRecordBytes,
-    lingerMs: config.send.lingerMs,
-    maxBackoffMs: config.send.maxBackoffMs,
-    now: Date.now,
-  });
+  // Built at start, and again by a live update of deliveryStreamName, region or send.*: always over
+  // the same spool, so the records waiting in it are the new sender's to send.
+  const buildSendPath = (c: SinkConfig): SendPath => {
+    const putter = new FirehosePutter({ deliveryStreamName: c.deliveryStreamName, region: c.region, requestTimeoutMs: c.send.requestTimeoutMs });
+    const sender = new FirehoseSender({
+      spool,
+      client: putter,
+      backoff: new Backoff({ initialDelayMs: c.send.initialBackoffMs, maxDelayMs: c.send.maxBackoffMs }, Math.random),
+      logger,
+      maxRecordBytes: c.send.maxRecordBytes,
+      lingerMs: c.send.lingerMs,
+      maxBackoffMs: c.send.maxBackoffMs,
+      now: Date.now,
+    });
+    return { sender, close: () => putter.destroy() };
+  };
+  const sendPath = buildSendPath(config);
   const intake = new SinkIntake({ spool, pubsub: ipc, ackTopic: config.ackTopic, logger, now: Date.now });
-  const runtime = new SinkRuntime({ config, thingName, runId, spool, intake, sender, publisher: ipc, logger });
+  const runtime = new SinkRuntime({ config, thingName, runId, spool, intake, sender: sendPath.sender, publisher: ipc, logger });
+  const subscribePut = (topic: string) => ipc.subscribeToTopic(topic, (payload) => intake.onMessage(payload));
 
   runtime.start();
-  ipc.subscribeToTopic(config.putTopic, (payload) => intake.onMessage(payload));
+  const closePut = subscribePut(config.putTopic);
+  live = new SinkLiveConfig({
+    logger,
+    initial: config,
+    sendPath,
+    closePut,
+    parts: {
+      setLogLevel: (level) => logger.setLevel(level),
+      runtime,
+      intake,
+      spool,
+      subscribePut,
+      buildSendPath,
+    },
+    read: () => ipc.getConfiguration(),
+    parse,
+  });
+  if (changedBeforeRunning) live.changed();
   await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
   logger.info({ putTopic: config.putTopic, ackTopic: config.ackTopic, metricsTopic: runtime.metricsTopic }, 'running');
 
@@ -102,8 +129,10 @@ async function main(): Promise<void> {
     const deadline = Date.now() + SHUTDOWN_BUDGET_MS;
     logger.info({ budgetMs: SHUTDOWN_BUDGET_MS }, 'SIGTERM: no new records; finishing the call in flight');
     void (async () => {
+      // An update being applied finishes on its own; the stopped runtime no longer resumes sending.
+      live?.stop();
       const { abandonedCall, spooled } = await runtime.stop(deadline);
-      putter.destroy();
+      live?.sendPath.close();
       // Spooled records are not lost: the next start sends them.
       logger.info({ abandonedCall, spooled }, 'stopped cleanly');
       await ipc.close();

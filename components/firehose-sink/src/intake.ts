@@ -36,8 +36,17 @@ export class SinkIntake {
   private readonly c: IntakeCounters = { messages: 0, malformed: 0, received: 0, rejected: 0, notStored: 0, ackFailures: 0 };
   /** Acks being published, so a stop can wait for them. */
   private readonly pendingAcks = new Set<Promise<void>>();
+  /** From the options; a live configuration update may move it (setAckTopic). */
+  private ackTopic: string;
 
-  constructor(private readonly o: IntakeOptions) {}
+  constructor(private readonly o: IntakeOptions) {
+    this.ackTopic = o.ackTopic;
+  }
+
+  /** Acks from now on go to `topic`; those already on their way keep theirs. */
+  setAckTopic(topic: string): void {
+    this.ackTopic = topic;
+  }
 
   /** One put message from the local topic. Never throws: a log call and counters are all a bad message gets. */
   onMessage(payload: Buffer): void {
@@ -84,7 +93,7 @@ export class SinkIntake {
 
   private publishAck(producer: string, stored: string[], rejected: { id: string; reason: string }[]): void {
     const p = this.o.pubsub
-      .publishToTopic(this.o.ackTopic, encodeAck({ producer, stored, rejected }))
+      .publishToTopic(this.ackTopic, encodeAck({ producer, stored, rejected }))
       .catch((e: PublishFailure) => {
         this.c.ackFailures++;
         this.o.logger.warn({ producer, records: stored.length, reason: e?.reason ?? String(e) }, 'cannot publish an ack; the producer re-sends and is acknowledged then');

@@ -2,7 +2,9 @@
 // sender. The send loop runs one sender step at a time and sleeps for as long as the step says; a new
 // record wakes it from an idle or linger sleep, never from a backoff. Metrics go to IoT Core every
 // interval (a publish the nucleus cannot take now is skipped, not queued: the next one carries the
-// same cumulative totals). On stop it finishes the call in flight within the deadline.
+// same cumulative totals). On stop it finishes the call in flight within the deadline. A live
+// configuration update pauses the loop the same way (at a step boundary), may swap the sender, and
+// resumes; records stay in the spool throughout.
 import { PublishRejectedError } from '../../../shared/edge/greengrass-ipc';
 import type { SinkConfig } from './config';
 import type { SinkIntake } from './intake';
@@ -23,12 +25,16 @@ export interface SinkRuntimeOptions {
   now?: () => number;
 }
 
+/** sending: the loop runs; paused: a live update holds it; stopping: for good. */
+type LoopState = 'sending' | 'paused' | 'stopping';
+
 export class SinkRuntime {
-  readonly metricsTopic: string;
   private readonly now: () => number;
+  private config: SinkConfig;
+  private sender: FirehoseSender;
   private metricsTimer: NodeJS.Timeout | undefined;
   private metricsSeq = 0;
-  private stopping = false;
+  private state: LoopState = 'sending';
   private loopDone: Promise<void> | undefined;
   private inStep: Promise<SenderStep> | undefined;
   private wake: (() => void) | undefined;
@@ -39,7 +45,12 @@ export class SinkRuntime {
 
   constructor(private readonly o: SinkRuntimeOptions) {
     this.now = o.now ?? Date.now;
-    this.metricsTopic = o.config.metrics.topic.replace(/\{thingName\}/g, o.thingName);
+    this.config = o.config;
+    this.sender = o.sender;
+  }
+
+  get metricsTopic(): string {
+    return this.config.metrics.topic.replace(/\{thingName\}/g, this.o.thingName);
   }
 
   start(): void {
@@ -48,24 +59,29 @@ export class SinkRuntime {
       if (this.wakeOnAppend) this.wake?.();
     };
     this.loopDone = this.loop();
-    this.metricsTimer = setInterval(() => void this.emitMetrics(), this.o.config.metrics.intervalSec * 1000);
+    this.startMetricsTimer();
+  }
+
+  private startMetricsTimer(): void {
+    clearInterval(this.metricsTimer);
+    this.metricsTimer = setInterval(() => void this.emitMetrics(), this.config.metrics.intervalSec * 1000);
   }
 
   private async loop(): Promise<void> {
-    while (!this.stopping) {
+    while (this.state === 'sending') {
       let step: SenderStep;
       const appendsBefore = this.appends;
       try {
-        this.inStep = this.o.sender.step();
+        this.inStep = this.sender.step();
         step = await this.inStep;
       } catch (e) {
         // A bug or an unreadable spool: never a reason to stop delivering what can be delivered.
         this.o.logger.error({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }, 'the sender failed unexpectedly; trying again at the longest backoff');
-        step = { kind: 'backoff', waitMs: this.o.config.send.maxBackoffMs };
+        step = { kind: 'backoff', waitMs: this.config.send.maxBackoffMs };
       } finally {
         this.inStep = undefined;
       }
-      if (step.kind === 'sent' || this.stopping) continue;
+      if (step.kind === 'sent' || this.state !== 'sending') continue;
       if (step.kind !== 'backoff' && this.appends !== appendsBefore) continue;
       await this.sleep(step.kind === 'idle' ? undefined : step.waitMs, step.kind !== 'backoff');
     }
@@ -86,6 +102,62 @@ export class SinkRuntime {
     });
   }
 
+  /**
+   * Stops the send loop at a step boundary, for a live configuration update: the call in flight may
+   * finish until `deadlineMs`, then it is abandoned (its records stay in the spool and go again, so
+   * Firehose may get them twice, never zero times). Records keep being taken meanwhile. Resolves
+   * once no step runs; resumeSending starts the loop again.
+   */
+  async pauseSending(deadlineMs: number): Promise<{ abandonedCall: boolean }> {
+    if (this.state !== 'sending') return { abandonedCall: false };
+    this.state = 'paused';
+    this.wake?.();
+    const abandonedCall = await this.finishStep(deadlineMs);
+    await this.loopDone;
+    return { abandonedCall };
+  }
+
+  /**
+   * Starts the paused loop again, with `next` in place of the sender if given: the old one gives the
+   * records it held for a retry back to the spool, where `next` takes them first, and its totals to
+   * `next`. Nothing happens once the runtime is stopping (the spool is closing; what it holds goes
+   * at the next start).
+   */
+  resumeSending(next?: FirehoseSender): void {
+    if (this.state !== 'paused') return;
+    if (next && next !== this.sender) {
+      this.sender.release();
+      next.continueFrom(this.sender);
+      this.sender = next;
+    }
+    this.state = 'sending';
+    this.loopDone = this.loop();
+  }
+
+  /**
+   * The configuration the runtime reports and times from: metrics topic, interval and the values in
+   * the metrics message. A new interval restarts the metrics timer (the next message comes one new
+   * interval from now).
+   */
+  useConfig(config: SinkConfig): void {
+    const intervalChanged = config.metrics.intervalSec !== this.config.metrics.intervalSec;
+    this.config = config;
+    if (intervalChanged && this.state !== 'stopping' && this.metricsTimer !== undefined) this.startMetricsTimer();
+  }
+
+  /** Waits until `deadlineMs` for the step in flight; past it, abandons the call. Returns whether it did. */
+  private async finishStep(deadlineMs: number): Promise<boolean> {
+    const inStep = this.inStep;
+    if (!inStep) return false;
+    const settled = inStep.then(
+      () => true,
+      () => true,
+    );
+    if (await withDeadline(settled, deadlineMs - this.now())) return false;
+    this.sender.abort();
+    return true;
+  }
+
   metricsBody(): Record<string, unknown> {
     const nowMs = this.now();
     return buildSinkMetrics({
@@ -93,32 +165,33 @@ export class SinkRuntime {
       runId: this.o.runId,
       seq: this.metricsSeq++,
       nowMs,
-      intervalSec: this.o.config.metrics.intervalSec,
-      deliveryStreamName: this.o.config.deliveryStreamName,
-      spool: { ...this.o.spool.stats(nowMs), maxBytes: this.o.config.spool.maxBytes },
+      intervalSec: this.config.metrics.intervalSec,
+      deliveryStreamName: this.config.deliveryStreamName,
+      spool: { ...this.o.spool.stats(nowMs), maxBytes: this.config.spool.maxBytes },
       spoolCounters: this.o.spool.counters(),
       recovery: this.o.spool.recovery,
       intake: this.o.intake.counters(),
-      sender: this.o.sender.counters(),
-      holding: this.o.sender.holding,
+      sender: this.sender.counters(),
+      holding: this.sender.holding,
     });
   }
 
   private async emitMetrics(): Promise<void> {
     const body = this.metricsBody();
+    const topic = this.metricsTopic;
     this.o.logger.info({ metrics: body }, 'metrics');
     try {
-      await this.o.publisher.publish(this.metricsTopic, Buffer.from(JSON.stringify(body)), 1);
+      await this.o.publisher.publish(topic, Buffer.from(JSON.stringify(body)), 1);
     } catch (e) {
       if (e instanceof PublishRejectedError) {
         this.o.logger.error(
           e.unauthorized
-            ? { topic: this.metricsTopic, reason: e.reason, fix: `allow aws.greengrass#PublishToIoTCore on ${this.metricsTopic} in the recipe's accessControl (aws.greengrass.ipc.mqttproxy)` }
-            : { topic: this.metricsTopic, reason: e.reason },
+            ? { topic, reason: e.reason, fix: `allow aws.greengrass#PublishToIoTCore on ${topic} in the recipe's accessControl (aws.greengrass.ipc.mqttproxy)` }
+            : { topic, reason: e.reason },
           'the nucleus refused the metrics message (metrics lost; records are not affected)',
         );
       } else {
-        this.o.logger.warn({ topic: this.metricsTopic, reason: (e as PublishFailure)?.reason ?? String(e) }, 'metrics message skipped: the nucleus cannot take it now');
+        this.o.logger.warn({ topic, reason: (e as PublishFailure)?.reason ?? String(e) }, 'metrics message skipped: the nucleus cannot take it now');
       }
     }
   }
@@ -136,14 +209,9 @@ export class SinkRuntime {
   private async stopOnce(deadlineMs: number): Promise<{ abandonedCall: boolean; spooled: number }> {
     clearInterval(this.metricsTimer);
     await withDeadline(this.o.intake.stop(), deadlineMs - this.now());
-    this.stopping = true;
+    this.state = 'stopping';
     this.wake?.();
-    let abandonedCall = false;
-    const inStep = this.inStep;
-    if (inStep && !(await withDeadline(inStep.then(() => true), deadlineMs - this.now()))) {
-      abandonedCall = true;
-      this.o.sender.abort();
-    }
+    const abandonedCall = await this.finishStep(deadlineMs);
     await this.loopDone;
     const body = this.metricsBody();
     this.o.logger.info({ metrics: body }, 'metrics');

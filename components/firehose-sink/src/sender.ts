@@ -25,7 +25,7 @@ export type SenderStep =
   | { kind: 'backoff'; waitMs: number };
 
 export interface SenderOptions {
-  spool: Pick<FirehoseSpool, 'unclaimed' | 'unclaimedBytes' | 'readData' | 'claim' | 'markDone'>;
+  spool: Pick<FirehoseSpool, 'unclaimed' | 'unclaimedBytes' | 'readData' | 'claim' | 'release' | 'markDone'>;
   client: RecordBatchPutter;
   backoff: Backoff;
   logger: Logger;
@@ -100,9 +100,37 @@ export class FirehoseSender {
     return this.held?.entries.length ?? 0;
   }
 
-  /** Gives up on the call in flight (shutdown): its records stay in the spool and go after a restart. */
+  /** Gives up on the call in flight (shutdown, or a sender being replaced): its records stay in the spool. */
   abort(): void {
     this.controller?.abort();
+  }
+
+  /**
+   * Gives the records held for a retry back to the spool, where whatever sends next takes them first
+   * (they are the oldest). Only between steps: a sender being replaced calls it once its last step ended.
+   */
+  release(): void {
+    if (!this.held) return;
+    this.o.spool.release(this.held.entries);
+    this.held = undefined;
+  }
+
+  /**
+   * Adds the totals of the sender this one replaces (a live configuration update), taken once that
+   * one's last step ended: metrics count per run, not per sender.
+   */
+  continueFrom(previous: FirehoseSender): void {
+    const p = previous.counters();
+    const c = this.c;
+    c.calls += p.calls;
+    c.records += p.records;
+    c.firehoseRecords += p.firehoseRecords;
+    c.bytes += p.bytes;
+    c.retriedCalls += p.retriedCalls;
+    c.retriedRecords += p.retriedRecords;
+    c.deliveredAfterEviction += p.deliveredAfterEviction;
+    for (const [k, n] of Object.entries(p.failedCalls)) c.failedCalls[k] = (c.failedCalls[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(p.failedRecords)) c.failedRecords[k] = (c.failedRecords[k] ?? 0) + n;
   }
 
   counters(): SenderCounters {

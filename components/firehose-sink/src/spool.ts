@@ -46,6 +46,11 @@ export interface SpoolEntry {
   readonly dataOffset: number;
 }
 
+export interface SpoolLimits {
+  maxBytes: number;
+  segmentBytes: number;
+}
+
 export interface SpoolOptions {
   dir: string;
   maxBytes: number;
@@ -88,6 +93,8 @@ export class FirehoseSpool {
   private active: Segment | undefined;
   private usage = 0;
   private unclaimedLineBytes = 0;
+  /** From the options; a live configuration update may change them (setLimits). */
+  private limits: SpoolLimits;
   private readonly c: SpoolCounters = { stored: 0, duplicates: 0, evictedRecords: 0, evictedBytes: 0, delivered: 0 };
   /** Called after every append that stored something (the sender waits on it). */
   onAppend: (() => void) | undefined;
@@ -98,7 +105,9 @@ export class FirehoseSpool {
     private readonly recent: RecentIds,
     private nextSeq: number,
     readonly recovery: RecoveryReport,
-  ) {}
+  ) {
+    this.limits = { maxBytes: o.maxBytes, segmentBytes: o.segmentBytes };
+  }
 
   /** Opens the spool, recovering what a previous run left: everything not delivered is live again. */
   static open(o: SpoolOptions): FirehoseSpool {
@@ -167,15 +176,15 @@ export class FirehoseSpool {
           continue;
         }
         const frameBytes = recordFrameBytes(r.id, r.data);
-        if (frameBytes > this.o.maxBytes) {
-          out.rejected.push({ id: r.id, reason: `the record takes ${frameBytes} bytes, more than the whole spool (spool.maxBytes ${this.o.maxBytes})` });
+        if (frameBytes > this.limits.maxBytes) {
+          out.rejected.push({ id: r.id, reason: `the record takes ${frameBytes} bytes, more than the whole spool (spool.maxBytes ${this.limits.maxBytes})` });
           continue;
         }
-        while (this.usage + frameBytes > this.o.maxBytes && this.segments.length > 0) {
-          this.evictOldestSegment(nowMs);
+        while (this.usage + frameBytes > this.limits.maxBytes && this.segments.length > 0) {
+          this.evictOldestSegment(nowMs, 'full');
           dirChanged = true;
         }
-        if (!this.active || (this.active.size > 0 && this.active.size + frameBytes > this.o.segmentBytes)) {
+        if (!this.active || (this.active.size > 0 && this.active.size + frameBytes > this.limits.segmentBytes)) {
           this.startSegment();
           dirChanged = true;
         }
@@ -227,8 +236,31 @@ export class FirehoseSpool {
     this.active = seg;
   }
 
+  /**
+   * New limits, from a live configuration update. A larger maxBytes simply leaves more room; a smaller
+   * one evicts the oldest segments at once until the files fit (counted and logged at ERROR, as a full
+   * spool does), so disk use never stays above what the operator allowed. A new segmentBytes applies
+   * from the next segment on: the active one is not cut.
+   */
+  setLimits(limits: SpoolLimits, nowMs: number): void {
+    this.limits = { ...limits };
+    let evicted = false;
+    while (this.usage > this.limits.maxBytes && this.segments.length > 0) {
+      this.evictOldestSegment(nowMs, 'lowered');
+      evicted = true;
+    }
+    if (!evicted) return;
+    try {
+      fsyncDir(this.o.dir);
+    } catch (e) {
+      // The files are unlinked either way; a crash before the directory reaches the disk only brings
+      // the evicted records back (sent again), never loses more.
+      this.o.logger.warn({ error: String(e) }, 'cannot sync the spool folder after evicting');
+    }
+  }
+
   /** Makes room: every record of the oldest segment is dropped (counted, logged at ERROR) with its file. */
-  private evictOldestSegment(nowMs: number): void {
+  private evictOldestSegment(nowMs: number, why: 'full' | 'lowered'): void {
     const seg = this.segments[0]!;
     const evicted: SpoolEntry[] = [];
     for (const e of this.entries.values()) {
@@ -248,10 +280,13 @@ export class FirehoseSpool {
           lastId: evicted.at(-1)!.id,
           oldestAgeMs: nowMs - evicted[0]!.at,
           inFlight: evicted.filter((e) => e.state === 'claimed').length,
-          maxBytes: this.o.maxBytes,
-          fix: 'Firehose has not accepted records for a while: see the earlier errors for why; raise spool.maxBytes to ride out longer outages',
+          maxBytes: this.limits.maxBytes,
+          fix:
+            why === 'full'
+              ? 'Firehose has not accepted records for a while: see the earlier errors for why; raise spool.maxBytes to ride out longer outages'
+              : 'a configuration update lowered spool.maxBytes below what the spool held; raise it again if the spool must hold more',
         },
-        'spool full: evicted the oldest records to make room (data lost)',
+        why === 'full' ? 'spool full: evicted the oldest records to make room (data lost)' : 'spool.maxBytes lowered: evicted the oldest records to fit (data lost)',
       );
     }
     this.deleteSegment(seg);
@@ -304,6 +339,15 @@ export class FirehoseSpool {
       off += n;
     }
     return buf;
+  }
+
+  /** Hands claimed records back, waiting again (a sender that is replaced gives back what it held). */
+  release(entries: readonly SpoolEntry[]): void {
+    for (const e of entries) {
+      if (e.state !== 'claimed') continue;
+      e.state = 'live';
+      this.unclaimedLineBytes += e.dataBytes + 1;
+    }
   }
 
   claim(entries: readonly SpoolEntry[]): void {

@@ -1,5 +1,6 @@
 // GreengrassIpc against a fake SDK client: reconnection counting, what happens to a call in flight when
-// the connection is lost, and which PublishToIoTCore answers are retryable. No socket, no nucleus.
+// the connection is lost, which PublishToIoTCore answers are retryable, and closing one local
+// subscription. No socket, no nucleus.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -27,6 +28,35 @@ class FakeClient extends EventEmitter {
   }
   drop(): void {
     this.emit('disconnection', { reason: 'aws-c-io: AWS_IO_SOCKET_CLOSED, socket is closed.' });
+  }
+  readonly topicOps: FakeSubscription[] = [];
+  subscribeToTopic(request: { topic: string }): FakeSubscription {
+    const op = new FakeSubscription(request.topic);
+    this.topicOps.push(op);
+    return op;
+  }
+}
+
+/** A SubscribeToTopic operation: activates when told to, and records whether it was closed. */
+class FakeSubscription extends EventEmitter {
+  closed = false;
+  activated = false;
+  private activateNow: (() => void) | undefined;
+  constructor(readonly topic: string) {
+    super();
+  }
+  activate(): Promise<void> {
+    return new Promise((resolve) => (this.activateNow = () => ((this.activated = true), resolve())));
+  }
+  finishActivation(): void {
+    this.activateNow?.();
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+  deliver(text: string): void {
+    // The SDK emits messages on a later tick, as here.
+    setImmediate(() => this.emit('message', { binaryMessage: { message: Buffer.from(text) } }));
   }
 }
 
@@ -129,6 +159,41 @@ test('an error raised on the SDK side, not by the nucleus, never discards the me
       throw { type: 3, description: "Unexpected response shape received: 'aws.greengrass#InvalidArgumentsError'" };
     };
     await assert.rejects(ipc.publish('t', Buffer.from('x'), 1), (x: unknown) => x instanceof PublishRejectedError);
+  } finally {
+    await ipc.close();
+  }
+});
+
+test('closing one subscription ends its stream once activated, stops its messages, and keeps it closed across reconnections', async () => {
+  const { ipc, clients } = rig();
+  try {
+    await ipc.connect();
+    const got: string[] = [];
+    const closeOld = ipc.subscribeToTopic('put/old', (p) => got.push(`old:${p.toString()}`));
+    ipc.subscribeToTopic('put/new', (p) => got.push(`new:${p.toString()}`));
+    const [oldOp, newOp] = clients[0]!.topicOps;
+    oldOp!.deliver('1');
+    await until(() => got.length === 1);
+    // Closed while its activation is pending: the stream is ended only once the nucleus answered.
+    const closing = closeOld();
+    oldOp!.deliver('2');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(oldOp!.closed, false);
+    oldOp!.finishActivation();
+    newOp!.finishActivation();
+    await closing;
+    assert.equal(oldOp!.closed, true);
+    assert.equal(newOp!.closed, false);
+    oldOp!.deliver('3');
+    newOp!.deliver('4');
+    await until(() => got.length === 2);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(got, ['old:1', 'new:4'], 'nothing from the closed subscription once closing began');
+    await closeOld(); // a second close is a no-op
+    clients[0]!.drop();
+    await until(() => ipc.connected);
+    assert.deepEqual(clients[1]!.topicOps.map((op) => op.topic), ['put/new'], 'only the open subscription is made again');
+    for (const op of clients[1]!.topicOps) op.finishActivation();
   } finally {
     await ipc.close();
   }

@@ -1,6 +1,8 @@
 // SinkRuntime: the send loop wakes for new records, metrics go out every interval (a refused one is
 // reported, a retryable failure skipped), and stop() lets the call in flight finish within the
-// deadline or abandons it, leaving its records in the spool for the next run.
+// deadline or abandons it, leaving its records in the spool for the next run. A live update pauses the
+// loop at a step boundary (the same deadline logic), swaps the sender and resumes, and may restart the
+// metrics timer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Backoff } from '../../../../shared/backoff';
@@ -43,8 +45,15 @@ function setup(t: { after(fn: () => unknown): void }, putter: RecordBatchPutter,
   });
   // Whatever a test did, no timer or spool file outlives it.
   t.after(() => runtime.stop(Date.now() + 200));
-  return { dir, spool, intake, runtime, log, published };
+  return { dir, spool, intake, runtime, log, published, config };
 }
+
+/** A sender over `spool` sending with `putter`, as a live update builds one. */
+function senderFor(spool: FirehoseSpool, putter: RecordBatchPutter, log: CapturedLog): FirehoseSender {
+  return new FirehoseSender({ spool, client: putter, backoff: new Backoff({ initialDelayMs: 10, maxDelayMs: 100 }, Math.random), logger: log, maxRecordBytes: 1_024_000, lingerMs: 0, maxBackoffMs: 100, now: Date.now });
+}
+
+const idsOf = (records: Buffer[]) => records.flatMap((r) => r.toString().split('\n').slice(0, -1)).map((l) => JSON.parse(l).id as string);
 
 async function until(what: string, ms: number, pred: () => boolean): Promise<void> {
   const deadline = Date.now() + ms;
@@ -126,4 +135,87 @@ test('a metrics message the nucleus refuses is reported with the fix; a retryabl
   await until('the skip', 3000, () => log.at('warn').some((l) => l.msg.startsWith('metrics message skipped')));
   answer = undefined;
   await runtime.stop(Date.now() + 500);
+});
+
+test('a pause lets the call in flight finish, sends nothing until resumed, and the new sender takes what was put meanwhile', async (t) => {
+  const toA: string[] = [];
+  let release: (() => void) | undefined;
+  const { intake, runtime, spool, log } = setup(t, {
+    putRecordBatch: (records) =>
+      new Promise((resolve) => {
+        release = () => {
+          toA.push(...idsOf(records));
+          resolve({ failed: [] });
+        };
+      }),
+  });
+  runtime.start();
+  intake.onMessage(encodePut('p', [rec('a1'), rec('a2')]));
+  await until('the call to A', 2000, () => release !== undefined);
+  const paused = runtime.pauseSending(Date.now() + 2000);
+  setTimeout(() => release!(), 100);
+  assert.deepEqual(await paused, { abandonedCall: false });
+  assert.deepEqual(toA, ['a1', 'a2'], 'the call in flight finished into A');
+  intake.onMessage(encodePut('p', [rec('b1')]));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(spool.stats(Date.now()).records, 1, 'nothing is sent while paused; the record waits in the spool');
+  const toB: string[] = [];
+  runtime.resumeSending(senderFor(spool, { putRecordBatch: async (records) => (toB.push(...idsOf(records)), { failed: [] }) }, log));
+  await until('delivery to B', 2000, () => toB.length === 1);
+  assert.deepEqual(toB, ['b1']);
+  intake.onMessage(encodePut('p', [rec('b2')]));
+  await until('delivery to B', 2000, () => toB.length === 2);
+  assert.deepEqual(toA, ['a1', 'a2'], 'nothing went to A after the swap');
+});
+
+test('a call still unanswered at the pause deadline is abandoned; the new sender sends its records again', async (t) => {
+  const { intake, runtime, spool, log } = setup(t, {
+    putRecordBatch: (_records, options) => new Promise((_, reject) => options?.abortSignal?.addEventListener('abort', () => reject(new SendError('Aborted', 'abandoned', true)))),
+  });
+  runtime.start();
+  intake.onMessage(encodePut('p', [rec('s1'), rec('s2')]));
+  await new Promise((r) => setTimeout(r, 50));
+  const started = Date.now();
+  assert.deepEqual(await runtime.pauseSending(Date.now() + 200), { abandonedCall: true });
+  assert.ok(Date.now() - started < 1000);
+  const toB: string[] = [];
+  runtime.resumeSending(senderFor(spool, { putRecordBatch: async (records) => (toB.push(...idsOf(records)), { failed: [] }) }, log));
+  await until('the abandoned records in B', 2000, () => toB.length === 2);
+  assert.deepEqual(toB, ['s1', 's2']);
+  assert.equal(spool.stats(Date.now()).records, 0);
+});
+
+test('a pause during a backoff ends it at once; a stop while paused does not resume sending', async (t) => {
+  let calls = 0;
+  const { intake, runtime, spool, log } = setup(t, {
+    putRecordBatch: async () => {
+      calls++;
+      throw new SendError('ResourceNotFoundException', 'no such stream', false, 'create it');
+    },
+  });
+  runtime.start();
+  intake.onMessage(encodePut('p', [rec('w1')]));
+  await until('the refused call', 2000, () => calls === 1);
+  const started = Date.now();
+  assert.deepEqual(await runtime.pauseSending(Date.now() + 2000), { abandonedCall: false });
+  assert.ok(Date.now() - started < 50, 'the backoff sleep did not hold the pause');
+  assert.deepEqual(await runtime.stop(Date.now() + 500), { abandonedCall: false, spooled: 1 });
+  let sent = 0;
+  runtime.resumeSending(senderFor(spool, { putRecordBatch: async () => (sent++, { failed: [] }) }, log));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(sent, 0, 'a stopped runtime stays stopped');
+});
+
+test('a new metrics interval restarts the timer; a new topic is used from the next message on', async (t) => {
+  const { runtime, published, config } = setup(t, { putRecordBatch: async () => ({ failed: [] }) });
+  runtime.start();
+  await until('a first metrics message', 3000, () => published.length === 1);
+  runtime.useConfig({ ...config, metrics: { topic: 'plant/{thingName}/sink', intervalSec: 2 } });
+  const changedAt = Date.now();
+  assert.equal(runtime.metricsTopic, 'plant/gw-1/sink');
+  await until('a metrics message on the new topic', 3000, () => published.length === 2);
+  const gap = Date.now() - changedAt;
+  assert.ok(gap >= 1900 && gap < 2600, `the next message one new interval later (${gap} ms)`);
+  assert.equal(published[1]!.topic, 'plant/gw-1/sink');
+  assert.equal(published[1]!.body.intervalSec, 2);
 });

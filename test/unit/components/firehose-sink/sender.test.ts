@@ -209,6 +209,36 @@ test('after a restart, every record spooled and not delivered is sent, and deliv
   first.close();
 });
 
+test('a replaced sender gives back what it held; its successor sends it first and continues its totals', async (t) => {
+  const fake1 = new FakeFirehose([failRecords(1)]);
+  const { spool, sender, log } = setup(t, fake1, { maxRecordBytes: 100, lingerMs: 0 });
+  spool.append([line('h0'), line('h1'), line('h2')], T0);
+  assert.equal((await sender.step(true)).kind, 'backoff');
+  assert.equal(sender.holding, 1, 'h1 is held for a retry');
+  spool.append([line('h3')], T0);
+  sender.release();
+  assert.equal(sender.holding, 0);
+  const fake2 = new FakeFirehose();
+  const next = new FirehoseSender({
+    spool,
+    client: fake2,
+    backoff: new Backoff({ initialDelayMs: 10, maxDelayMs: 10 }, () => 0),
+    logger: log,
+    maxRecordBytes: 100,
+    lingerMs: 0,
+    maxBackoffMs: 10,
+    now: () => T0,
+  });
+  next.continueFrom(sender);
+  await drain(next);
+  assert.deepEqual(fake2.lines().map((l) => JSON.parse(l).id), ['h1', 'h3'], 'the held record first, then the newer one');
+  assert.deepEqual(fake1.lines().map((l) => JSON.parse(l).id), ['h0', 'h2']);
+  const c = next.counters();
+  assert.equal(c.records, 4, 'accepted lines of both senders');
+  assert.deepEqual(c.failedRecords, { ServiceUnavailableException: 1 });
+  assert.equal(sender.counters().records, 2, 'the old sender counts on its own');
+});
+
 test('failures are classified by what retrying can do', () => {
   const c = (e: object) => classifyFirehoseError(Object.assign(new Error((e as { message?: string }).message ?? 'x'), e), 'stream', 'eu-west-1');
   const cases = [

@@ -1,7 +1,8 @@
 // FirehoseSpool on a real folder: what append() acknowledges survives a crash (a second spool opened
 // on the same folder without closing the first), one fsync per put message, a torn or damaged tail
 // is cut off and reported, deliveries are journaled and not replayed, a full spool evicts its oldest
-// records (counted, at ERROR), and ids are de-duplicated across restarts.
+// records (counted, at ERROR), ids are de-duplicated across restarts, its limits can change while it
+// runs (a lower maxBytes evicts at once), and records a replaced sender held go back in line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -278,4 +279,60 @@ test('a failed write acknowledges nothing of the message and leaves the spool as
   s.append([rec('after')], T0);
   s.close();
   assert.deepEqual(ids(open(dir)), ['before', 'after']);
+});
+
+test('lowering maxBytes at run time evicts the oldest segments at once until the files fit, at ERROR; raising it keeps everything', (t) => {
+  const { dir, remove } = tempDir();
+  t.after(remove);
+  const log = new CapturedLog();
+  const s = open(dir, log, 64 * 1024, 4 * 1024);
+  for (let i = 0; i < 20; i++) s.append([rec(`m${String(i).padStart(2, '0')}`, 1000)], T0 + i);
+  const before = s.stats(T0);
+  s.setLimits({ maxBytes: 128 * 1024, segmentBytes: 4 * 1024 }, T0 + 100);
+  assert.deepEqual(s.stats(T0), before, 'a larger limit changes nothing on disk');
+  assert.equal(log.at('error').length, 0);
+
+  s.setLimits({ maxBytes: 8 * 1024, segmentBytes: 2 * 1024 }, T0 + 100);
+  const after = s.stats(T0);
+  assert.ok(after.bytes <= 8 * 1024, `within the new maxBytes (${after.bytes})`);
+  const onDisk = segmentFiles(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  assert.equal(onDisk, after.bytes, 'the accounting is the disk usage');
+  const evicted = s.counters().evictedRecords;
+  assert.equal(ids(s).length + evicted, 20);
+  assert.deepEqual(ids(s), Array.from({ length: 20 - evicted }, (_, k) => `m${String(evicted + k).padStart(2, '0')}`), 'the newest are kept, in order');
+  const errors = log.at('error');
+  assert.ok(errors.length > 0 && errors.every((l) => l.msg === 'spool.maxBytes lowered: evicted the oldest records to fit (data lost)'));
+  assert.equal(errors.reduce((n, l) => n + (l.fields.records as number), 0), evicted);
+  assert.equal(errors[0]!.fields.maxBytes, 8 * 1024);
+
+  // The new segment size applies from the next segment on; the limits hold for new records too.
+  for (let i = 20; i < 40; i++) {
+    s.append([rec(`m${i}`, 1000)], T0 + i);
+    assert.ok(s.stats(T0).bytes <= 8 * 1024);
+  }
+  const sizes = segmentFiles(dir).map((f) => statSync(join(dir, f)).size);
+  assert.ok(sizes.every((b) => b <= 2 * 1024), `segments of at most the new segmentBytes: ${sizes.join(', ')}`);
+  s.close();
+});
+
+test('released records wait again, first in line, and count as unclaimed bytes again', (t) => {
+  const { dir, remove } = tempDir();
+  t.after(remove);
+  const s = open(dir);
+  s.append([rec('a'), rec('b'), rec('c')], T0);
+  const waiting = s.unclaimedBytes;
+  const held = live(s).slice(0, 2);
+  s.claim(held);
+  assert.deepEqual(ids(s), ['c']);
+  s.release(held);
+  assert.deepEqual(ids(s), ['a', 'b', 'c']);
+  assert.equal(s.unclaimedBytes, waiting);
+  // Releasing again, or releasing a record no longer there, changes nothing.
+  s.release(held);
+  assert.equal(s.unclaimedBytes, waiting);
+  s.claim(held);
+  s.markDone(held);
+  s.release(held);
+  assert.deepEqual(ids(s), ['c']);
+  s.close();
 });
