@@ -50,13 +50,27 @@ export function describeIpcError(e: unknown): string {
   return err?.description ?? err?.message ?? String(e);
 }
 
+/** One local pub/sub subscription, as subscribeToTopic hands it to its caller. */
+export interface LocalSubscription {
+  /** Ends this subscription: no message is delivered once called, and the nucleus closes the stream. */
+  close(): Promise<void>;
+  /**
+   * The nucleus's answer to the first activation: true once it accepted the subscription, false when
+   * it refused it (e.g. not authorized by accessControl), did not answer in time, or the subscription
+   * was closed first. Waits for a connection if there is none yet.
+   */
+  readonly activated: Promise<boolean>;
+}
+
 interface TopicSubscription {
   topic: string;
   onMessage: (payload: Buffer) => void;
   closed: boolean;
   /** The SDK operation on the current connection, and its activation (which never rejects). */
   op?: ReturnType<Client['subscribeToTopic']>;
-  activation?: Promise<void>;
+  activation?: Promise<boolean>;
+  /** Settles `activated` (the first call wins). */
+  firstAnswer: (ok: boolean) => void;
 }
 
 export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
@@ -201,13 +215,16 @@ export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
    * subscription (e.g. when a live configuration update moves it to another topic): no message is
    * delivered once it is called, and the nucleus is told to close the stream.
    */
-  subscribeToTopic(topic: string, onMessage: (payload: Buffer) => void): () => Promise<void> {
-    const sub: TopicSubscription = { topic, onMessage, closed: false };
+  subscribeToTopic(topic: string, onMessage: (payload: Buffer) => void): LocalSubscription {
+    let firstAnswer!: (ok: boolean) => void;
+    const activated = new Promise<boolean>((resolve) => (firstAnswer = resolve));
+    const sub: TopicSubscription = { topic, onMessage, closed: false, firstAnswer };
     this.subscriptions.push(sub);
     if (this.client && !this.connecting) sub.activation = this.activateSubscription(this.client, sub);
-    return async () => {
+    const close = async (): Promise<void> => {
       if (sub.closed) return;
       sub.closed = true;
+      sub.firstAnswer(false);
       this.subscriptions.splice(this.subscriptions.indexOf(sub), 1);
       // An operation closed while it activates is dropped without telling the nucleus: let it finish.
       await sub.activation?.catch(() => undefined);
@@ -215,10 +232,12 @@ export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
       sub.op = undefined;
       if (op) await withTimeout(op.close(), this.callTimeoutMs, `unsubscribe from ${topic}`).catch(() => undefined);
     };
+    return { close, activated };
   }
 
-  private async activateSubscription(client: Client, sub: TopicSubscription): Promise<void> {
-    if (sub.closed) return;
+  /** True once the nucleus accepted the subscription on `client`; false (logged) otherwise. Never rejects. */
+  private async activateSubscription(client: Client, sub: TopicSubscription): Promise<boolean> {
+    if (sub.closed) return false;
     // Messages this component publishes to the same topic are not wanted back.
     const op = client.subscribeToTopic({ topic: sub.topic, receiveMode: greengrasscoreipc.model.ReceiveMode.RECEIVE_MESSAGES_FROM_OTHERS });
     // The operation of an earlier connection is dead with its socket; only the newest one is closed.
@@ -232,6 +251,8 @@ export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
     op.on('streamError', (e) => this.opts.logger.warn({ topic: sub.topic, error: describeIpcError(e) }, 'local subscription ended with an error'));
     try {
       await withTimeout(op.activate(), this.callTimeoutMs, `subscribe to ${sub.topic}`);
+      sub.firstAnswer(true);
+      return true;
     } catch (e) {
       const reason = describeIpcError(e);
       const unauthorized = /not authorized/i.test(reason);
@@ -241,6 +262,8 @@ export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
           : { topic: sub.topic, reason },
         'cannot subscribe to a local topic',
       );
+      sub.firstAnswer(false);
+      return false;
     }
   }
 

@@ -248,6 +248,26 @@ test('a full spool evicts the oldest records (counted, at ERROR), keeps running,
   }),
 );
 
+test('an update that would shrink the spool below what it holds is REJECTED: nothing is evicted, everything arrives', T, () =>
+  withSink({ spool: { maxBytes: 8_388_608, segmentBytes: 262_144 } }, async (gg, c, producer) => {
+    gg.aws.firehose.setFaultPolicy(() => ({ fault: { kind: 'internal-failure' } }));
+    const held = records('held', 100, 20_000); // about 2 MB waiting in the spool
+    await producer.deliver(held, 5);
+    const shrink = await gg.updateConfiguration('conduit.FirehoseSink', { merge: { spool: { maxBytes: 1_048_576 } } });
+    assert.equal(shrink.applied, false);
+    assert.equal(shrink.validation.status, 'REJECTED');
+    assert.match(shrink.validation.status === 'REJECTED' ? (shrink.validation.message ?? '') : '', /^\/spool\/maxBytes: is 1048576, below the \d+ bytes the spool holds now \(100 records not yet delivered to Firehose\).*Fix: set it to at least \d+, or lower it once the spool has drained/);
+    // Enough room for what it holds: accepted and applied in the running sink.
+    const grow = await gg.updateConfiguration('conduit.FirehoseSink', { merge: { spool: { maxBytes: 16_777_216 } } });
+    assert.equal(grow.applied, true);
+    await c.waitForOutput(logLine('configuration update applied'), 10_000);
+    gg.aws.firehose.clearFaults();
+    await until('every held record in Firehose', 30_000, () => held.every((r) => delivered(gg).some((d) => d.id === r.id)));
+    assert.deepEqual(errors(c).filter((l) => /evicted/.test(String(l.msg))), [], 'nothing evicted');
+    assert.equal(c.state, 'RUNNING');
+  }),
+);
+
 test('a record re-sent after its ack, or while still spooled, is acknowledged again and stored once', T, () =>
   withSink({}, async (gg, c, producer) => {
     const [once] = records('once', 1);

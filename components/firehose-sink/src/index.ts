@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       (deploymentId, proposed) => {
         if (live) return live.validate(deploymentId, proposed);
         const verdict = validateSinkConfig(proposed, parse);
-        if (verdict.status === 'ACCEPTED') return verdict;
+        if (verdict.status === 'ACCEPTED') return { status: 'ACCEPTED' };
         logger.warn({ deploymentId, issues: verdict.issues }, 'configuration update validated: REJECTED; the running configuration stays');
         return { status: 'REJECTED', message: verdict.message };
       },
@@ -101,12 +101,12 @@ async function main(): Promise<void> {
   const subscribePut = (topic: string) => ipc.subscribeToTopic(topic, (payload) => intake.onMessage(payload));
 
   runtime.start();
-  const closePut = subscribePut(config.putTopic);
+  const put = subscribePut(config.putTopic);
   live = new SinkLiveConfig({
     logger,
     initial: config,
     sendPath,
-    closePut,
+    put,
     parts: {
       setLogLevel: (level) => logger.setLevel(level),
       runtime,

@@ -4,7 +4,8 @@
 // it against the running one (config-diff.ts), logs the changes and applies them in the running
 // process, one update at a time:
 //   - logLevel at once; metrics topic and interval by restarting the metrics timer;
-//   - putTopic: the new subscription is asked for first, then the old one is closed;
+//   - putTopic: the new subscription is asked for first, and the old one is closed once the nucleus
+//     accepted the new one (refused, e.g. by accessControl: the sink keeps the old one and says so);
 //     ackTopic: acks from then on go to the new topic;
 //   - spool limits on the same spool (a lower spool.maxBytes evicts the oldest, at ERROR);
 //   - deliveryStreamName, region, send.*: a new Firehose client and sender over the SAME spool. The
@@ -13,7 +14,7 @@
 //     a retry, and the new one resumes. Records never leave the spool for this, so none is lost.
 // An applied configuration that does not parse (the nucleus applies anyway when the sink did not
 // answer the validation in time) is not used: the ERROR names every problem and the old one stays.
-import { describeIpcError } from '../../../shared/edge/greengrass-ipc';
+import { describeIpcError, type LocalSubscription } from '../../../shared/edge/greengrass-ipc';
 import type { LogLevel } from '../../../shared/edge/logger';
 import type { SinkConfig } from './config';
 import { diffSinkConfig, type SinkConfigDiff } from './config-diff';
@@ -39,14 +40,17 @@ export interface SendPath {
   close(): void;
 }
 
+/** The intake's subscription to the put topic: how to end it, and whether the nucleus accepted it. */
+export type PutSubscription = Pick<LocalSubscription, 'close' | 'activated'>;
+
 /** The running parts an update acts on, each by the few methods it needs. */
 export interface LiveSinkParts {
   setLogLevel(level: LogLevel): void;
   runtime: Pick<SinkRuntime, 'pauseSending' | 'resumeSending' | 'useConfig'>;
   intake: Pick<SinkIntake, 'setAckTopic'>;
-  spool: Pick<FirehoseSpool, 'setLimits'>;
-  /** Subscribes the intake to a put topic; returns what ends that subscription. */
-  subscribePut(topic: string): () => Promise<void>;
+  spool: Pick<FirehoseSpool, 'setLimits' | 'stats'>;
+  /** Subscribes the intake to a put topic. */
+  subscribePut(topic: string): PutSubscription;
   /** A new Firehose client and sender over the same spool (the runtime hands the old one's totals over). */
   buildSendPath(config: SinkConfig): SendPath;
 }
@@ -56,7 +60,7 @@ export interface LiveConfigOptions {
   /** The configuration the sink started with, and what it built from it. */
   initial: SinkConfig;
   sendPath: SendPath;
-  closePut: () => Promise<void>;
+  put: PutSubscription;
   parts: LiveSinkParts;
   /** The component's configuration as the nucleus has it now (GetConfiguration). */
   read: () => Promise<unknown>;
@@ -73,7 +77,7 @@ export type Validity = { status: 'ACCEPTED' } | { status: 'REJECTED'; message: s
 export class SinkLiveConfig {
   private running: SinkConfig;
   private path: SendPath;
-  private closePut: () => Promise<void>;
+  private put: PutSubscription;
   private timer: NodeJS.Timeout | undefined;
   /** Updates are applied one after the other: each waits for the one before it. */
   private applying: Promise<void> = Promise.resolve();
@@ -85,7 +89,7 @@ export class SinkLiveConfig {
   constructor(private readonly o: LiveConfigOptions) {
     this.running = o.initial;
     this.path = o.sendPath;
-    this.closePut = o.closePut;
+    this.put = o.put;
     this.now = o.now ?? Date.now;
   }
 
@@ -101,14 +105,31 @@ export class SinkLiveConfig {
   /** The answer to a validate event for `raw`, the whole proposed configuration. */
   validate(deploymentId: string, raw: unknown): Validity {
     this.counts.validated++;
-    const verdict = validateSinkConfig(raw, this.o.parse);
+    let verdict = validateSinkConfig(raw, this.o.parse);
+    if (verdict.status === 'ACCEPTED') verdict = this.checkAgainstSpool(verdict.config);
     if (verdict.status === 'ACCEPTED') {
       this.o.logger.info({ deploymentId }, 'configuration update validated: ACCEPTED');
-      return verdict;
+      return { status: 'ACCEPTED' };
     }
     this.counts.rejected++;
     this.o.logger.warn({ deploymentId, issues: verdict.issues }, 'configuration update validated: REJECTED; the running configuration stays');
     return { status: 'REJECTED', message: verdict.message };
+  }
+
+  /**
+   * A spool.maxBytes below what the spool holds would evict records not yet delivered the moment it
+   * applied: refused, so that a deployment never loses data by itself. The deployment's status says
+   * how much the spool holds; the limit can be lowered once it has drained.
+   */
+  private checkAgainstSpool(next: SinkConfig): ReturnType<typeof validateSinkConfig> {
+    const held = this.o.parts.spool.stats(this.now());
+    if (held.records === 0 || next.spool.maxBytes >= held.bytes || next.spool.maxBytes >= this.running.spool.maxBytes) return { status: 'ACCEPTED', config: next };
+    const issue: ConfigIssue = {
+      path: '/spool/maxBytes',
+      message: `is ${next.spool.maxBytes}, below the ${held.bytes} bytes the spool holds now (${held.records} records not yet delivered to Firehose): applying it would evict them`,
+      fix: `set it to at least ${held.bytes}, or lower it once the spool has drained (metrics spool.bytes)`,
+    };
+    return { status: 'REJECTED', message: `${issue.path}: ${issue.message}. Fix: ${issue.fix}`, issues: [issue] };
   }
 
   /** A configuration-update event: read back and apply once the nucleus has written every key. */
@@ -162,54 +183,85 @@ export class SinkLiveConfig {
     }
     const started = this.now();
     this.o.logger.info({ changes: diff.changes }, 'applying a configuration update');
-    const { abandonedCall } = await this.apply(next, diff);
-    this.running = next;
+    const { abandonedCall, effective } = await this.apply(next, diff);
+    this.running = effective;
     this.counts.applied++;
     this.o.logger.info({ keys: diff.changes.map((c) => c.key), abandonedCall, ms: this.now() - started }, 'configuration update applied; it is in effect');
   }
 
-  private async apply(next: SinkConfig, diff: SinkConfigDiff): Promise<{ abandonedCall: boolean }> {
+  /** Applies `next`; returns what is now in effect (`next`, or `next` with the old putTopic kept). */
+  private async apply(next: SinkConfig, diff: SinkConfigDiff): Promise<{ abandonedCall: boolean; effective: SinkConfig }> {
     const p = this.o.parts;
     // Built before anything changes: should it throw, the running configuration stays whole.
     const path = diff.sender ? p.buildSendPath(next) : undefined;
     if (diff.logLevel) p.setLogLevel(next.logLevel);
-    let closeOldPut: (() => Promise<void>) | undefined;
+    let effective = next;
     if (diff.putTopic) {
-      // The new subscription is asked for before the old one is closed: on the one IPC connection the
-      // nucleus gets them in that order. A put lost in between is not acknowledged, so it is re-sent.
-      closeOldPut = this.closePut;
-      this.closePut = p.subscribePut(next.putTopic);
+      // The new subscription is asked for before the old one is closed, and the old one is closed only
+      // if the nucleus accepted the new one: a sink never stops listening because of a topic it may
+      // not use. A put that arrives in between is not acknowledged, so its producer sends it again.
+      const fresh = p.subscribePut(next.putTopic);
+      const accepted = await withinMs(fresh.activated, this.o.callBudgetMs ?? APPLY_CALL_BUDGET_MS);
+      if (accepted === false) {
+        await fresh.close();
+        effective = { ...next, putTopic: this.running.putTopic };
+        this.o.logger.error(
+          {
+            putTopic: next.putTopic,
+            keptPutTopic: this.running.putTopic,
+            fix: `allow aws.greengrass#SubscribeToTopic on ${next.putTopic} in this component's accessControl (aws.greengrass.ipc.pubsub), then deploy again`,
+          },
+          'the nucleus refused the subscription to the new putTopic: the sink keeps taking records on the old one',
+        );
+      } else {
+        // Accepted, or no answer yet (no IPC connection): the new topic is the one to keep.
+        const old = this.put;
+        this.put = fresh;
+        await old.close();
+      }
     }
     if (diff.ackTopic) p.intake.setAckTopic(next.ackTopic);
-    await closeOldPut?.();
     if (diff.spoolLimits) p.spool.setLimits(next.spool, this.now());
     if (!path) {
-      p.runtime.useConfig(next);
-      return { abandonedCall: false };
+      p.runtime.useConfig(effective);
+      return { abandonedCall: false, effective };
     }
     const { abandonedCall } = await p.runtime.pauseSending(this.now() + (this.o.callBudgetMs ?? APPLY_CALL_BUDGET_MS));
     if (abandonedCall) {
       this.o.logger.warn({}, 'the PutRecordBatch call in flight did not finish in time and was abandoned; its records are sent again (Firehose may get them twice)');
     }
-    p.runtime.useConfig(next);
+    p.runtime.useConfig(effective);
     p.runtime.resumeSending(path.sender);
     const old = this.path;
     this.path = path;
     old.close();
-    return { abandonedCall };
+    return { abandonedCall, effective };
   }
 }
 
 /** The verdict on a proposed configuration: the parser's, with every problem in a report's words. */
-export function validateSinkConfig(raw: unknown, parse: (raw: unknown) => SinkConfig): { status: 'ACCEPTED' } | { status: 'REJECTED'; message: string; issues: ConfigIssue[] } {
+export function validateSinkConfig(
+  raw: unknown,
+  parse: (raw: unknown) => SinkConfig,
+): { status: 'ACCEPTED'; config: SinkConfig } | { status: 'REJECTED'; message: string; issues: ConfigIssue[] } {
   try {
-    parse(raw);
-    return { status: 'ACCEPTED' };
+    return { status: 'ACCEPTED', config: parse(raw) };
   } catch (e) {
     const issues = issuesOf(e);
     const text = issues.map((i) => `${i.path || '(root)'}: ${i.message}. Fix: ${i.fix}`).join(' | ');
     const message = text.length <= MAX_REPORT_CHARS ? text : `${text.slice(0, MAX_REPORT_CHARS - 20)}… (${issues.length} problems)`;
     return { status: 'REJECTED', message, issues };
+  }
+}
+
+/** `p`'s value, or undefined if it has not settled within `ms`. */
+async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

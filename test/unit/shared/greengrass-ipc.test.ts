@@ -42,11 +42,18 @@ class FakeSubscription extends EventEmitter {
   closed = false;
   activated = false;
   private activateNow: (() => void) | undefined;
+  private refuseNow: ((e: unknown) => void) | undefined;
   constructor(readonly topic: string) {
     super();
   }
   activate(): Promise<void> {
-    return new Promise((resolve) => (this.activateNow = () => ((this.activated = true), resolve())));
+    return new Promise((resolve, reject) => {
+      this.activateNow = () => ((this.activated = true), resolve());
+      this.refuseNow = reject;
+    });
+  }
+  refuseActivation(description: string): void {
+    this.refuseNow?.({ description });
   }
   finishActivation(): void {
     this.activateNow?.();
@@ -169,19 +176,21 @@ test('closing one subscription ends its stream once activated, stops its message
   try {
     await ipc.connect();
     const got: string[] = [];
-    const closeOld = ipc.subscribeToTopic('put/old', (p) => got.push(`old:${p.toString()}`));
-    ipc.subscribeToTopic('put/new', (p) => got.push(`new:${p.toString()}`));
+    const old = ipc.subscribeToTopic('put/old', (p) => got.push(`old:${p.toString()}`));
+    const fresh = ipc.subscribeToTopic('put/new', (p) => got.push(`new:${p.toString()}`));
     const [oldOp, newOp] = clients[0]!.topicOps;
     oldOp!.deliver('1');
     await until(() => got.length === 1);
     // Closed while its activation is pending: the stream is ended only once the nucleus answered.
-    const closing = closeOld();
+    const closing = old.close();
     oldOp!.deliver('2');
     await new Promise((r) => setImmediate(r));
     assert.equal(oldOp!.closed, false);
     oldOp!.finishActivation();
     newOp!.finishActivation();
     await closing;
+    assert.equal(await fresh.activated, true, 'the nucleus accepted the new subscription');
+    assert.equal(await old.activated, false, 'closed before its activation was answered');
     assert.equal(oldOp!.closed, true);
     assert.equal(newOp!.closed, false);
     oldOp!.deliver('3');
@@ -189,11 +198,37 @@ test('closing one subscription ends its stream once activated, stops its message
     await until(() => got.length === 2);
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(got, ['old:1', 'new:4'], 'nothing from the closed subscription once closing began');
-    await closeOld(); // a second close is a no-op
+    await old.close(); // a second close is a no-op
     clients[0]!.drop();
     await until(() => ipc.connected);
     assert.deepEqual(clients[1]!.topicOps.map((op) => op.topic), ['put/new'], 'only the open subscription is made again');
     for (const op of clients[1]!.topicOps) op.finishActivation();
+  } finally {
+    await ipc.close();
+  }
+});
+
+test('a subscription the nucleus refuses says so through `activated`, and the error names the accessControl fix', async () => {
+  const errors: Record<string, unknown>[] = [];
+  const clients: FakeClient[] = [];
+  const ipc = new GreengrassIpc({
+    logger: { ...quiet, error: (fields) => void errors.push(fields) },
+    backoff: { next: () => 1, reset: () => {} },
+    callTimeoutMs: 5_000,
+    createClient: () => {
+      const c = new FakeClient();
+      clients.push(c);
+      return c as unknown as greengrasscoreipc.Client;
+    },
+  });
+  try {
+    // Subscribed before connecting: the answer comes with the first connection's activation.
+    const sub = ipc.subscribeToTopic('plant/put', () => undefined);
+    await ipc.connect();
+    await until(() => clients[0]!.topicOps.length === 1);
+    clients[0]!.topicOps[0]!.refuseActivation('Principal conduit.FirehoseSink is not authorized to perform aws.greengrass#SubscribeToTopic on resource plant/put');
+    assert.equal(await sub.activated, false);
+    assert.match(String(errors[0]?.fix), /allow aws\.greengrass#SubscribeToTopic on plant\/put/);
   } finally {
     await ipc.close();
   }

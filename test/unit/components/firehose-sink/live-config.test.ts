@@ -21,7 +21,16 @@ const BASE_RAW = { deliveryStreamName: 'stream-a', metrics: { intervalSec: 1 } }
 const SETTLE = { settleMs: 5 };
 
 /** The running parts as plain objects: each call is recorded as one line, in order. */
-function rig(opts: { pause?: () => Promise<{ abandonedCall: boolean }>; build?: (c: SinkConfig) => void } = {}) {
+function rig(
+  opts: {
+    pause?: () => Promise<{ abandonedCall: boolean }>;
+    build?: (c: SinkConfig) => void;
+    /** Put topics the nucleus refuses to subscribe to. */
+    refused?: Set<string>;
+    /** What the spool holds now. */
+    held?: { bytes: number; records: number };
+  } = {},
+) {
   const calls: string[] = [];
   const log = new CapturedLog();
   let raw: unknown = BASE_RAW;
@@ -40,10 +49,13 @@ function rig(opts: { pause?: () => Promise<{ abandonedCall: boolean }>; build?: 
       useConfig: (c) => calls.push(`useConfig ${c.deliveryStreamName} ${c.metrics.intervalSec}s`),
     },
     intake: { setAckTopic: (t) => calls.push(`ack ${t}`) },
-    spool: { setLimits: (l) => calls.push(`limits ${l.maxBytes}/${l.segmentBytes}`) },
+    spool: {
+      setLimits: (l) => calls.push(`limits ${l.maxBytes}/${l.segmentBytes}`),
+      stats: () => ({ bytes: 0, records: 0, segments: 1, oldestAgeMs: null, ...opts.held }),
+    },
     subscribePut: (topic) => {
       calls.push(`subscribe ${topic}`);
-      return async () => void calls.push(`unsubscribe ${topic}`);
+      return { close: async () => void calls.push(`unsubscribe ${topic}`), activated: Promise.resolve(!opts.refused?.has(topic)) };
     },
     buildSendPath: (c) => {
       opts.build?.(c);
@@ -56,7 +68,7 @@ function rig(opts: { pause?: () => Promise<{ abandonedCall: boolean }>; build?: 
     logger: log,
     initial: parse(BASE_RAW),
     sendPath: path('sender-stream-a'),
-    closePut: async () => void calls.push('unsubscribe conduit/firehose-sink/put'),
+    put: { close: async () => void calls.push('unsubscribe conduit/firehose-sink/put'), activated: Promise.resolve(true) },
     parts,
     read: async () => {
       reads++;
@@ -111,8 +123,8 @@ test('keys that do not touch the sender never pause it: topics, spool limits, me
   const metrics = { topic: 'plant/{thingName}/m', intervalSec: 1 };
   r.apply({ putTopic: 'plant/put', ackTopic: 'plant/ack', spool: { maxBytes: 8388608, segmentBytes: 1048576 }, metrics });
   await r.live.settled();
-  // The new put subscription exists before the old one is closed.
-  assert.deepEqual(r.calls, ['subscribe plant/put', 'ack plant/ack', 'unsubscribe conduit/firehose-sink/put', 'limits 8388608/1048576', 'useConfig stream-a 1s']);
+  // The new put subscription exists (and was accepted) before the old one is closed.
+  assert.deepEqual(r.calls, ['subscribe plant/put', 'unsubscribe conduit/firehose-sink/put', 'ack plant/ack', 'limits 8388608/1048576', 'useConfig stream-a 1s']);
   r.calls.length = 0;
   r.apply({ putTopic: 'plant/put2', ackTopic: 'plant/ack', spool: { maxBytes: 8388608, segmentBytes: 1048576 }, metrics });
   await r.live.settled();
@@ -213,7 +225,7 @@ test('a configuration that cannot be read back is read again later; after stop n
     logger: log,
     initial: parse(BASE_RAW),
     sendPath: { sender: {} as FirehoseSender, close: () => undefined },
-    closePut: async () => undefined,
+    put: { close: async () => undefined, activated: Promise.resolve(true) },
     parts: {} as LiveSinkParts,
     read: async () => {
       reads++;
@@ -237,6 +249,38 @@ test('a configuration that cannot be read back is read again later; after stop n
   live.changed();
   await live.settled();
   assert.equal(reads, 2);
+});
+
+test('a put topic the nucleus refuses: the sink keeps the old subscription, says so, and a later deployment can try again', async () => {
+  const r = rig({ refused: new Set(['plant/put']) });
+  r.apply({ putTopic: 'plant/put', logLevel: 'debug' });
+  await r.live.settled();
+  assert.deepEqual(r.calls, ['logLevel debug', 'subscribe plant/put', 'unsubscribe plant/put', 'useConfig stream-a 1s']);
+  assert.equal(r.live.current.putTopic, 'conduit/firehose-sink/put', 'what runs is what the sink listens on');
+  assert.equal(r.live.current.logLevel, 'debug', 'the rest of the update applies');
+  const refused = r.log.at('error').find((l) => /refused the subscription to the new putTopic/.test(l.msg))!;
+  assert.equal(refused.fields.keptPutTopic, 'conduit/firehose-sink/put');
+  assert.match(String(refused.fields.fix), /SubscribeToTopic on plant\/put/);
+  // The accessControl is fixed and the same configuration deployed again: the change is still pending.
+  r.calls.length = 0;
+  r.apply({ putTopic: 'plant/put2', logLevel: 'debug' });
+  await r.live.settled();
+  assert.deepEqual(r.calls, ['subscribe plant/put2', 'unsubscribe conduit/firehose-sink/put', 'useConfig stream-a 1s']);
+  assert.equal(r.live.current.putTopic, 'plant/put2');
+});
+
+test('a spool.maxBytes below what the spool holds is REJECTED at validation: nothing is evicted by a deployment', () => {
+  const held = { bytes: 50_000_000, records: 1_200 };
+  const r = rig({ held });
+  const verdict = r.live.validate('d-3', { ...BASE_RAW, spool: { maxBytes: 16_777_216, segmentBytes: 1_048_576 } });
+  assert.equal(verdict.status, 'REJECTED');
+  assert.equal(
+    verdict.status === 'REJECTED' ? verdict.message : '',
+    '/spool/maxBytes: is 16777216, below the 50000000 bytes the spool holds now (1200 records not yet delivered to Firehose): applying it would evict them. Fix: set it to at least 50000000, or lower it once the spool has drained (metrics spool.bytes)',
+  );
+  // At or above what it holds, or an empty spool: accepted.
+  assert.equal(r.live.validate('d-4', { ...BASE_RAW, spool: { maxBytes: 50_000_000, segmentBytes: 1_048_576 } }).status, 'ACCEPTED');
+  assert.equal(rig({ held: { bytes: 50_000_000, records: 0 } }).live.validate('d-5', { ...BASE_RAW, spool: { maxBytes: 16_777_216, segmentBytes: 1_048_576 } }).status, 'ACCEPTED');
 });
 
 // ---- with the real runtime, spool, intake and senders --------------------------------------------
@@ -285,13 +329,13 @@ test('real parts: records put before, during and after a change of stream all ar
     logger: log,
     initial: config,
     sendPath: initial,
-    closePut: async () => undefined,
+    put: { close: async () => undefined, activated: Promise.resolve(true) },
     parts: {
       setLogLevel: () => undefined,
       runtime,
       intake,
       spool,
-      subscribePut: () => async () => undefined,
+      subscribePut: () => ({ close: async () => undefined, activated: Promise.resolve(true) }),
       buildSendPath: build,
     },
     read: async () => raw,
