@@ -6,7 +6,9 @@
 // - a client can connect only once, so after a disconnection a new client is created, with backoff.
 import { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
 import { cancel } from 'aws-crt';
-import type { IotCorePublisher, LocalPubSub, Logger, PublishFailure } from './ports';
+import type { IotCorePublisher, LocalPubSub, LocalSubscription, Logger, PublishFailure } from './ports';
+
+export type { LocalSubscription } from './ports';
 
 type Client = greengrasscoreipc.Client;
 
@@ -48,18 +50,6 @@ export function describeIpcError(e: unknown): string {
   const service = err?.serviceError;
   if (service?.message) return service._errorCode ? `${service._errorCode}: ${service.message}` : service.message;
   return err?.description ?? err?.message ?? String(e);
-}
-
-/** One local pub/sub subscription, as subscribeToTopic hands it to its caller. */
-export interface LocalSubscription {
-  /** Ends this subscription: no message is delivered once called, and the nucleus closes the stream. */
-  close(): Promise<void>;
-  /**
-   * The nucleus's answer to the first activation: true once it accepted the subscription, false when
-   * it refused it (e.g. not authorized by accessControl), did not answer in time, or the subscription
-   * was closed first. Waits for a connection if there is none yet.
-   */
-  readonly activated: Promise<boolean>;
 }
 
 interface TopicSubscription {

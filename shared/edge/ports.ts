@@ -21,6 +21,18 @@ export interface IotCorePublisher {
   publish(topic: string, payload: Buffer, qos: 0 | 1, retain?: boolean): Promise<void>;
 }
 
+/** One local pub/sub subscription. */
+export interface LocalSubscription {
+  /** Ends this subscription: no message is delivered once called, and the nucleus closes the stream. */
+  close(): Promise<void>;
+  /**
+   * The nucleus's answer to the first activation: true once it accepted the subscription, false when
+   * it refused it (e.g. not authorized by accessControl), did not answer in time, or the subscription
+   * was closed first. Waits for a connection if there is none yet.
+   */
+  readonly activated: Promise<boolean>;
+}
+
 /** Greengrass local publish/subscribe (not durable: a message to a topic nobody listens on is gone). */
 export interface LocalPubSub {
   /** Resolves once the nucleus took the message; rejects with a PublishFailure. */
@@ -29,5 +41,5 @@ export interface LocalPubSub {
    * Calls `onMessage` with every message published to `topic` from now on, across reconnections
    * (the subscription is made again on each new IPC connection).
    */
-  subscribeToTopic(topic: string, onMessage: (payload: Buffer) => void): void;
+  subscribeToTopic(topic: string, onMessage: (payload: Buffer) => void): LocalSubscription;
 }

@@ -178,10 +178,10 @@ test('an untrusted server certificate is refused, with its thumbprint in the log
     assert.equal(afterCounts.createSession, before.createSession, 'no session was created on the plant');
     assert.equal(telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`).length, 0);
     // An operator must pin the certificate: ERRORED once, then RUNNING and retrying (never BROKEN).
-    const reporting = await c.waitForOutput(logLine('the collector needs an operator: reporting ERRORED'), 10_000);
+    const reporting = await c.waitForOutput(logLine('the component needs an operator: reporting ERRORED'), 10_000);
     assert.match(reporting.text, new RegExp(`add thumbprint ${plant.certificateThumbprint}`));
     await waitUntil('the restarted collector', () => c.errorCount === 1 && c.state === 'RUNNING', 20_000);
-    await c.waitForOutput(logLine('the collector needs an operator; it stays RUNNING'), 20_000);
+    await c.waitForOutput(logLine('the component needs an operator; it stays RUNNING'), 20_000);
     assert.equal(c.errorCount, 1);
   }),
 );
@@ -193,13 +193,13 @@ test('a wrong password gives ERRORED and a clear log line, and recovers once the
     assert.match(line.text, new RegExp(SECRET.replace('/', '\\/')), 'the log names the secret to fix');
     // The second rejection (from the secret read afresh) needs an operator: ERRORED, so the console shows it.
     const firstPid = c.pid;
-    const reporting = await c.waitForOutput(logLine('the collector needs an operator: reporting ERRORED'), 30_000);
+    const reporting = await c.waitForOutput(logLine('the component needs an operator: reporting ERRORED'), 30_000);
     assert.match(reporting.text, /"problem":"identity"/);
     await waitUntil('the nucleus restarted the ERRORED component', () => c.errorCount === 1 && c.state === 'RUNNING' && c.pid !== firstPid, 20_000);
     // The restarted process fails the same way but stays RUNNING: a third ERRORED within the
     // nucleus's hour would make it BROKEN, and then only a deployment would bring it back.
     const from = c.output.length;
-    await c.waitForOutput(logLine('the collector needs an operator; it stays RUNNING'), 30_000, from);
+    await c.waitForOutput(logLine('the component needs an operator; it stays RUNNING'), 30_000, from);
     const secondPid = c.pid;
     const rejectedBefore = c.output.slice(from).filter((l) => /BadUserAccessDenied|BadIdentityTokenRejected/.test(l.text)).length;
     await waitUntil('more rejections in the restarted process', () => c.output.slice(from).filter((l) => /BadUserAccessDenied|BadIdentityTokenRejected/.test(l.text)).length > rejectedBefore + 1, 20_000);
@@ -208,7 +208,7 @@ test('a wrong password gives ERRORED and a clear log line, and recovers once the
 
     gg.aws.secretsManager.rotateSecret(SECRET, { username: 'conduit', password: PASSWORD });
     await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 30_000, from);
-    await c.waitForOutput(logLine('recovered: the OPC UA server accepts the connection again'), 5_000, from);
+    await c.waitForOutput(logLine('recovered: the problem that needed an operator is fixed'), 5_000, from);
     await waitUntil('data after the fix', () => telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`).length > 0, 15_000);
     await waitUntil('a metrics message without the problem', () => metricsOf(gg).at(-1)?.opcua?.problem === null, 10_000);
     assert.deepEqual([c.errorCount, c.state, c.pid], [1, 'RUNNING', secondPid], 'recovered in the running process');
@@ -255,6 +255,28 @@ test('a recipe without the mqttproxy permission fails with a clear error', T, ()
     },
   ),
 );
+
+test('a collector with alarms but without the pub/sub permission says so at start, not at the first alarm', T, () => {
+  const tags = tagsFor(plant).map((t) => ((t as { mode: string }).mode === 'rms' ? { ...(t as object), alarm: { on: 'rms', raiseAt: 1000, clearBelow: 900 } } : t));
+  return withCollector(
+    {
+      config: { tags },
+      accessControl: {
+        'aws.greengrass.ipc.pubsub': {
+          'conduit.OpcUaCollector:pubsub:2': { operations: ['aws.greengrass#SubscribeToTopic'], resources: ['some/other/topic'] },
+        },
+      },
+    },
+    async (gg, c) => {
+      const line = await c.waitForOutput(logLine('captures cannot be handed over to conduit.FirehoseSink'), 30_000);
+      assert.match(line.text, /"level":"error"/);
+      assert.match(line.text, /SubscribeToTopic on conduit\/firehose-sink\/ack/);
+      await waitUntil('metrics saying so', () => metricsOf(gg).some((m) => m.burst?.handoff?.ackSubscriptionRefused === true), 10_000);
+      assert.equal(metricsOf(gg).flatMap((m) => (m.burst?.alarms?.raised ? [m] : [])).length, 0, 'no alarm was needed to find out');
+      assert.equal(c.state, 'RUNNING', 'telemetry goes on');
+    },
+  );
+});
 
 test('a plant restart is followed by data resuming', T, () =>
   withCollector({}, async (gg, c) => {

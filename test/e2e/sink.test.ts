@@ -268,6 +268,22 @@ test('an update that would shrink the spool below what it holds is REJECTED: not
   }),
 );
 
+test('a stream that does not exist: ERRORED once for the console, then RUNNING and retrying; creating the stream delivers everything without a restart', T, () =>
+  withSink({ deliveryStreamName: 'created-later' }, async (gg, c, producer) => {
+    const early = records('early', 10);
+    await producer.deliver(early, 5);
+    const reporting = await c.waitForOutput(logLine('the component needs an operator: reporting ERRORED'), 20_000);
+    assert.match(reporting.text, /"problem":"firehose:ResourceNotFoundException"/);
+    assert.match(reporting.text, /create the Firehose stream created-later/);
+    await until('the restarted sink', 20_000, () => c.errorCount === 1 && c.state === 'RUNNING' && c.output.some(logLine('the component needs an operator; it stays RUNNING')));
+    const pid = c.pid;
+    gg.aws.firehose.createDeliveryStream('created-later');
+    await until('every record in the new stream', 30_000, () => early.every((r) => delivered(gg, 'created-later').some((d) => d.id === r.id)));
+    await c.waitForOutput(logLine('recovered: the problem that needed an operator is fixed'), 5_000);
+    assert.deepEqual([c.errorCount, c.state, c.pid], [1, 'RUNNING', pid], 'recovered in the running process, never BROKEN');
+  }),
+);
+
 test('a record re-sent after its ack, or while still spooled, is acknowledged again and stored once', T, () =>
   withSink({}, async (gg, c, producer) => {
     const [once] = records('once', 1);

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Backoff } from '../../../shared/backoff';
 import { GreengrassIpc, describeIpcError } from '../../../shared/edge/greengrass-ipc';
+import { ERRORED_REPORT_FILE, ErroredReporter } from '../../../shared/edge/errored-report';
 import { createLogger } from '../../../shared/edge/logger';
 import { describeConfig, parseSinkConfig, type SinkConfig } from './config';
 import { ConfigError } from './errors';
@@ -79,6 +80,9 @@ async function main(): Promise<void> {
   const stats = spool.stats(Date.now());
   logger.info({ dir: spoolDir, ...spool.recovery, bytes: stats.bytes, oldestAgeMs: stats.oldestAgeMs }, 'spool opened; records not yet delivered are sent first');
 
+  // A stream that does not exist or may not be written: ERRORED for the console, rate-limited so the
+  // nucleus never marks the sink BROKEN for it; the records wait in the spool meanwhile.
+  const errored = new ErroredReporter({ file: join(process.cwd(), ERRORED_REPORT_FILE), report: () => ipc.updateState('ERRORED'), logger });
   // Built at start, and again by a live update of deliveryStreamName, region or send.*: always over
   // the same spool, so the records waiting in it are the new sender's to send.
   const buildSendPath = (c: SinkConfig): SendPath => {
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
       lingerMs: c.send.lingerMs,
       maxBackoffMs: c.send.maxBackoffMs,
       now: Date.now,
+      onProblem: (problem) => (problem ? void errored.problem(problem) : errored.recovered()),
     });
     return { sender, close: () => putter.destroy() };
   };
@@ -100,6 +105,8 @@ async function main(): Promise<void> {
   const runtime = new SinkRuntime({ config, thingName, runId, spool, intake, sender: sendPath.sender, publisher: ipc, logger });
   const subscribePut = (topic: string) => ipc.subscribeToTopic(topic, (payload) => intake.onMessage(payload));
 
+  // Reported before the first call, so that an ERRORED from it comes after it.
+  await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
   runtime.start();
   const put = subscribePut(config.putTopic);
   live = new SinkLiveConfig({
@@ -119,7 +126,6 @@ async function main(): Promise<void> {
     parse,
   });
   if (changedBeforeRunning) live.changed();
-  await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
   logger.info({ putTopic: config.putTopic, ackTopic: config.ackTopic, metricsTopic: runtime.metricsTopic }, 'running');
 
   let stopping = false;

@@ -33,6 +33,12 @@ export interface SenderOptions {
   lingerMs: number;
   maxBackoffMs: number;
   now: () => number;
+  /**
+   * Told of a failure only an operator can fix (a stream that does not exist, a role that may not
+   * write it), and with undefined after every call Firehose answered: the entry point reports
+   * ERRORED for the first and "recovered" for the second (shared/edge/errored-report.ts).
+   */
+  onProblem?: (problem: { kind: string; fix: string } | undefined) => void;
 }
 
 export interface SenderCounters {
@@ -179,6 +185,7 @@ export class FirehoseSender {
     }
 
     this.c.calls++;
+    this.o.onProblem?.(undefined);
     const accepted: SpoolEntry[] = [];
     const again: Batch = { entries: [], lines: [] };
     packed.records.forEach((r, index) => {
@@ -227,6 +234,7 @@ export class FirehoseSender {
     const waitMs = this.o.maxBackoffMs;
     // Delivery has stopped until someone acts: ERROR, with what to do.
     this.o.logger.error({ ...fields, fix: err.fix, retryInMs: waitMs }, 'Firehose refused the call in a way retrying cannot fix; the records stay in the spool and delivery is stopped until the cause is fixed');
+    this.o.onProblem?.({ kind: `firehose:${err.reason}`, fix: err.fix ?? `see the error: ${err.message}` });
     return { kind: 'backoff', waitMs };
   }
 }

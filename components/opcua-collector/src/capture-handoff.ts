@@ -42,6 +42,8 @@ export interface HandoffCounters {
   /** Records dropped unacknowledged because maxPendingBytes was reached (logged at ERROR: lost). */
   evicted: number;
   sendFailures: number;
+  /** The nucleus refused the subscription to the sink's acks (accessControl): no capture can be handed over. */
+  ackSubscriptionRefused: boolean;
 }
 
 interface Pending {
@@ -56,7 +58,7 @@ export class CaptureHandoff {
   /** Insertion order is age order: eviction takes the first entries. */
   private readonly pending = new Map<string, Pending>();
   private pendingBytes = 0;
-  private readonly c: HandoffCounters = { pending: 0, pendingBytes: 0, submitted: 0, messagesSent: 0, resent: 0, acked: 0, rejected: 0, evicted: 0, sendFailures: 0 };
+  private readonly c: HandoffCounters = { pending: 0, pendingBytes: 0, submitted: 0, messagesSent: 0, resent: 0, acked: 0, rejected: 0, evicted: 0, sendFailures: 0, ackSubscriptionRefused: false };
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
   private readonly now: () => number;
@@ -69,14 +71,27 @@ export class CaptureHandoff {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.o.pubsub.subscribeToTopic(this.o.ackTopic, (payload) => this.onAck(payload));
+    const acks = this.o.pubsub.subscribeToTopic(this.o.ackTopic, (payload) => this.onAck(payload));
     this.timer = setInterval(() => this.kick(), SEND_CHECK_MS);
+    // Without acks every capture is re-sent until it is dropped: say so now, not at the first alarm.
+    void acks.activated.then((ok) => {
+      if (ok || !this.started) return;
+      this.c.ackSubscriptionRefused = true;
+      this.o.logger.error(
+        {
+          ackTopic: this.o.ackTopic,
+          fix: `allow aws.greengrass#SubscribeToTopic on ${this.o.ackTopic} and aws.greengrass#PublishToTopic on ${this.o.putTopic} in the collector's accessControl (aws.greengrass.ipc.pubsub), then deploy again`,
+        },
+        'captures cannot be handed over to conduit.FirehoseSink: the subscription to its acknowledgements was refused',
+      );
+    });
   }
 
   /**
-   * Takes records (e.g. the parts of one capture); they are sent at the next check, or now. The
-   * first call subscribes to the sink's acks: a collector that never captures never touches the
-   * sink's topics (an ack that beats the subscription only costs a re-send).
+   * Takes records (e.g. the parts of one capture); they are sent at the next check, or now. Starts
+   * the hand-off if the collector has not already (it does once an alarm is configured), so a
+   * collector without alarms never touches the sink's topics (an ack that beats the subscription
+   * only costs a re-send).
    */
   submit(records: readonly HandoffRecord[]): void {
     this.start();

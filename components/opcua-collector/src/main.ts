@@ -19,7 +19,7 @@ import { CollectorRuntime } from './runtime';
 import { CaptureHandoff } from './capture-handoff';
 import { buildConfigAudit } from './config-diff';
 import { LiveConfig, type Validity } from './live-config';
-import { ERRORED_REPORT_FILE, ErroredReporter } from './errored-report';
+import { ERRORED_REPORT_FILE, ErroredReporter } from '../../../shared/edge/errored-report';
 
 const COMPONENT = 'conduit.OpcUaCollector';
 /** Time to flush and publish on SIGTERM: the recipe's Shutdown timeout (15 s) less a margin. */
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   }
   let credentials = new SecretsManagerCredentialSource({ secretId: config.credentialsSecretId });
   // A wrong password, an untrusted server or a broken secret: ERRORED for the console, rate-limited
-  // so the nucleus never marks the component BROKEN for it (errored-report.ts).
+  // so the nucleus never marks the component BROKEN for it (shared/edge/errored-report.ts).
   const errored = new ErroredReporter({ file: join(process.cwd(), ERRORED_REPORT_FILE), report: () => ipc.updateState('ERRORED'), logger });
   const source = new NodeOpcUaSource({
     config,
@@ -93,9 +93,10 @@ async function main(): Promise<void> {
     workDir: process.cwd(),
     onProblem: (problem) => (problem ? void errored.problem(problem) : errored.recovered()),
   });
-  // Captures go to conduit.FirehoseSink. The hand-off touches the sink's topics only once a first
-  // capture is made (a live update may add alarms later), so a collector without alarms needs no
-  // pub/sub permission at all.
+  // Captures go to conduit.FirehoseSink. The hand-off starts (subscribes to the sink's acks) as soon
+  // as a tag has an alarm, at start or when a live update adds one, so that a recipe without the
+  // pub/sub permission is reported at deployment, not at the first alarm; a collector without alarms
+  // needs no pub/sub permission at all.
   const handoff = new CaptureHandoff({
           pubsub: ipc,
           logger,
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
   });
 
   runtime.start();
+  if (pipeline.burst.enabled) handoff.start();
   // Reported before the source starts, so that an ERRORED from its first attempts comes after it.
   await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
   await source.start();
@@ -136,6 +138,7 @@ async function main(): Promise<void> {
       }
       runtime.reconfigure(next, replaced);
       pipeline = replaced;
+      if (pipeline.burst.enabled) handoff.start();
       if (newCredentials) {
         credentials.close();
         credentials = newCredentials;

@@ -350,6 +350,15 @@ export class CollectorRuntime {
     return 'drained';
   }
 
+  /** Publishes what is queued until the outbox is empty or `deadlineMs` has passed. */
+  private async drain(deadlineMs: number): Promise<void> {
+    while (this.outbox.counters().messages > 0 && this.now() < deadlineMs && !this.stopped) {
+      this.pump();
+      await Promise.race([this.pumping ?? Promise.resolve(), sleep(100)]);
+      if (!this.pumping) await sleep(50);
+    }
+  }
+
   /**
    * Graceful stop: the open windows are closed as partial windows and everything queued is
    * published, until `deadlineMs` (the recipe's Shutdown timeout, less a margin) has passed.
@@ -359,12 +368,10 @@ export class CollectorRuntime {
     clearInterval(this.metricsTimer);
     clearInterval(this.mappingTimer);
     this.tick(true);
+    await this.drain(deadlineMs);
+    // After the data has gone: the last metrics count every drop, and queueing them evicts no data.
     this.emitMetrics();
-    while (this.outbox.counters().messages > 0 && this.now() < deadlineMs && !this.stopped) {
-      this.pump();
-      await Promise.race([this.pumping ?? Promise.resolve(), sleep(100)]);
-      if (!this.pumping) await sleep(50);
-    }
+    await this.drain(deadlineMs);
     this.stopped = true;
     clearTimeout(this.pumpTimer);
     // Captures closed by this stop (marked truncated) and any the sink has not acknowledged yet get

@@ -35,7 +35,11 @@ class FakeFirehose implements RecordBatchPutter {
 
 const failRecords = (...indices: number[]) => () => ({ failed: indices.map((index) => ({ index, code: 'ServiceUnavailableException', message: 'Slow down.' })) });
 
-function setup(t: { after(fn: () => void): void }, fake: FakeFirehose, opts: { maxRecordBytes?: number; lingerMs?: number; random?: number } = {}) {
+function setup(
+  t: { after(fn: () => void): void },
+  fake: FakeFirehose,
+  opts: { maxRecordBytes?: number; lingerMs?: number; random?: number; onProblem?: (p: { kind: string; fix: string } | undefined) => void } = {},
+) {
   const { dir, remove } = tempDir();
   const log = new CapturedLog();
   const spool = FirehoseSpool.open({ dir, maxBytes: 64 << 20, segmentBytes: 8 << 20, logger: log });
@@ -54,6 +58,7 @@ function setup(t: { after(fn: () => void): void }, fake: FakeFirehose, opts: { m
     lingerMs: opts.lingerMs ?? 1000,
     maxBackoffMs: 4000,
     now: () => clock.now,
+    ...(opts.onProblem ? { onProblem: opts.onProblem } : {}),
   });
   return { spool, sender, log, clock, dir };
 }
@@ -155,7 +160,8 @@ test('whole-call failures retry the same records with capped exponential backoff
 test('an error only a configuration change can fix waits the longest backoff, at ERROR with the fix; the records stay', async (t) => {
   const notFound = () => classifyFirehoseError(Object.assign(new Error('Firehose s under account 1 not found.'), { name: 'ResourceNotFoundException', $fault: 'client', $metadata: { httpStatusCode: 400 } }), 's', 'eu-central-1');
   const fake = new FakeFirehose([notFound, notFound]);
-  const { spool, sender, log } = setup(t, fake);
+  const problems: ({ kind: string; fix: string } | undefined)[] = [];
+  const { spool, sender, log } = setup(t, fake, { onProblem: (p) => problems.push(p) });
   spool.append([line('n1')], T0);
   assert.deepEqual(await sender.step(true), { kind: 'backoff', waitMs: 4000 });
   assert.deepEqual(await sender.step(true), { kind: 'backoff', waitMs: 4000 });
@@ -166,6 +172,9 @@ test('an error only a configuration change can fix waits the longest backoff, at
   assert.equal(errors[0]!.fields.reason, 'ResourceNotFoundException');
   assert.deepEqual(await sender.step(), { kind: 'sent' });
   assert.equal(spool.stats(T0).records, 0);
+  // Each refusal is a problem for an operator (ERRORED, rate-limited by the entry point); the answered call ends it.
+  assert.deepEqual(problems.map((p) => p?.kind), ['firehose:ResourceNotFoundException', 'firehose:ResourceNotFoundException', undefined]);
+  assert.match(problems[0]!.fix, /create the Firehose stream s in eu-central-1/);
 });
 
 test('held records evicted by a full spool are not sent again', async (t) => {

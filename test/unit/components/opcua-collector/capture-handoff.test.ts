@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { CaptureHandoff } from '../../../../components/opcua-collector/src/capture-handoff';
 import { decodePut, encodeAck, type PutMessage } from '../../../../shared/handoff/protocol';
 import type { LocalPubSub, PublishFailure } from '../../../../components/opcua-collector/src/ports';
+import type { LocalSubscription } from '../../../../shared/edge/ports';
 import { CapturedLog } from '../../../harness/captured-log';
 
 class FakePubSub implements LocalPubSub {
@@ -18,8 +19,11 @@ class FakePubSub implements LocalPubSub {
     assert.ok(d.ok);
     this.puts.push(d.message);
   }
-  subscribeToTopic(topic: string, onMessage: (p: Buffer) => void): void {
+  /** What the nucleus answers to a subscription: accepted unless told otherwise. */
+  accept = true;
+  subscribeToTopic(topic: string, onMessage: (p: Buffer) => void): LocalSubscription {
     this.handlers.set(topic, onMessage);
+    return { close: async () => void this.handlers.delete(topic), activated: Promise.resolve(this.accept) };
   }
   ack(stored: string[], rejected: { id: string; reason: string }[] = [], producer = 'conduit.OpcUaCollector'): void {
     this.handlers.get('sink/ack')!(encodeAck({ producer, stored, rejected }));
@@ -29,9 +33,10 @@ class FakePubSub implements LocalPubSub {
   }
 }
 
-function setup(o: { maxPendingBytes?: number } = {}) {
+function setup(o: { maxPendingBytes?: number; refuseAcks?: boolean } = {}) {
   const clock = { now: 1_000_000 };
   const pubsub = new FakePubSub();
+  pubsub.accept = !o.refuseAcks;
   const log = new CapturedLog();
   const h = new CaptureHandoff({
     pubsub,
@@ -155,4 +160,19 @@ test('the same id submitted twice is kept once', () => {
   } finally {
     h.stop();
   }
+});
+
+test('a refused subscription to the acks is reported at start, at ERROR with the fix and in the counters', async () => {
+  const { h, log } = setup({ refuseAcks: true });
+  await settle();
+  assert.equal(h.counters().ackSubscriptionRefused, true);
+  const line = log.at('error').find((l) => /subscription to its acknowledgements was refused/.test(l.msg))!;
+  assert.equal(line.fields.ackTopic, 'sink/ack');
+  assert.match(String(line.fields.fix), /SubscribeToTopic on sink\/ack and aws\.greengrass#PublishToTopic on sink\/put/);
+  h.stop();
+  const accepted = setup();
+  await settle();
+  assert.equal(accepted.h.counters().ackSubscriptionRefused, false);
+  assert.equal(accepted.log.at('error').length, 0);
+  accepted.h.stop();
 });

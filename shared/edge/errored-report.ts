@@ -1,21 +1,27 @@
-// When the collector tells the nucleus it is ERRORED, and when it deliberately does not.
+// When a conduit component tells the nucleus it is ERRORED, and when it deliberately does not.
 //
-// Some failures no retry can fix: the server refuses the user from a freshly read secret, the
-// server's certificate is not trusted, the secret is missing or malformed. Someone must act, and the
-// Greengrass console should show it, so the collector reports ERRORED through UpdateState. But the
-// nucleus answers ERRORED by restarting the component, and marks it BROKEN at the third ERRORED of
-// its RUNNING state unless an hour (errorResetTime) passed since the previous one; a BROKEN
-// component is not restarted until the next deployment. A password rotated half an hour late would
-// then need a redeploy. So ERRORED is reported at most once per ERRORED_REPORT_MIN_GAP_MS (a little
-// more than the nucleus's hour, so every report starts a fresh error count), and in between the
-// collector stays RUNNING, keeps retrying with backoff and logs each failure at ERROR: it recovers
-// by itself as soon as the secret, the server or the trust is fixed.
+// Some failures no retry can fix: the OPC UA server refuses the user from a freshly read secret,
+// its certificate is not trusted, the Firehose stream does not exist or the role may not write it.
+// Someone must act, and the Greengrass console should show it, so the component reports ERRORED
+// through UpdateState. But the nucleus answers ERRORED by restarting the component, and marks it
+// BROKEN at the third ERRORED of its RUNNING state unless an hour (errorResetTime) passed since the
+// previous one; a BROKEN component is not restarted until the next deployment. A password rotated
+// half an hour late would then need a redeploy. So ERRORED is reported at most once per
+// ERRORED_REPORT_MIN_GAP_MS (a little more than the nucleus's hour, so every report starts a fresh
+// error count), and in between the component stays RUNNING, keeps retrying with backoff and logs
+// each failure at ERROR: it recovers by itself as soon as the cause is fixed.
 //
 // The time of the last report must survive the restart that the report itself causes, so it is kept
 // in a small file in the component's work folder, written (and fsync'd) before the report is sent.
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Logger, OperatorProblem } from './ports';
+import type { Logger } from './ports';
+
+/** A failure only an operator can fix. `kind` names it for logs and metrics; `fix` says what to do (never a secret). */
+export interface OperatorProblem {
+  kind: string;
+  fix: string;
+}
 
 /** The nucleus's default errorResetTime (1 h) plus a margin for clock steps and slow restarts. */
 export const ERRORED_REPORT_MIN_GAP_MS = 65 * 60_000;
@@ -26,7 +32,7 @@ export const ERRORED_REPORT_FILE = 'errored-report.json';
 export interface ErroredReportRecord {
   /** Date.now() of the last ERRORED this component reported. */
   lastReportAtMs: number;
-  kind: OperatorProblem['kind'];
+  kind: string;
 }
 
 /** Pure: may a new ERRORED be reported now, given the last one? */
@@ -50,7 +56,7 @@ export class ErroredReporter {
   private readonly now: () => number;
   private readonly minGapMs: number;
   /** The problem of this process's current failure episode, once handled. */
-  private episode: OperatorProblem['kind'] | undefined;
+  private episode: string | undefined;
   private busy: Promise<void> = Promise.resolve();
   /** ERRORED reports sent by this process (for tests and the log). */
   reported = 0;
@@ -61,7 +67,7 @@ export class ErroredReporter {
   }
 
   /**
-   * The source found a problem an operator must fix. Reports ERRORED once per episode if the last
+   * A problem an operator must fix. Reports ERRORED once per episode if the last
    * report is old enough; otherwise logs why the component stays RUNNING. Never throws.
    */
   problem(p: OperatorProblem): Promise<void> {
@@ -71,10 +77,10 @@ export class ErroredReporter {
     return this.busy;
   }
 
-  /** The source connected again: the episode is over. */
+  /** What failed works again: the episode is over (logged once; a no-op outside an episode). */
   recovered(): void {
     if (!this.episode) return;
-    this.o.logger.info({ problem: this.episode }, 'recovered: the OPC UA server accepts the connection again');
+    this.o.logger.info({ problem: this.episode }, 'recovered: the problem that needed an operator is fixed');
     this.episode = undefined;
   }
 
@@ -87,14 +93,14 @@ export class ErroredReporter {
       const next = new Date(last!.lastReportAtMs + this.minGapMs).toISOString();
       this.o.logger.error(
         { problem: p.kind, fix: p.fix, lastErroredAt: new Date(last!.lastReportAtMs).toISOString(), nextErroredNotBefore: next },
-        'the collector needs an operator; it stays RUNNING and keeps retrying, because another ERRORED this soon could make the nucleus mark it BROKEN (then only a deployment restarts it)',
+        'the component needs an operator; it stays RUNNING and keeps retrying, because another ERRORED this soon could make the nucleus mark it BROKEN (then only a deployment restarts it)',
       );
       return;
     }
     await this.write({ lastReportAtMs: nowMs, kind: p.kind });
     this.o.logger.error(
       { problem: p.kind, fix: p.fix },
-      'the collector needs an operator: reporting ERRORED (the nucleus restarts the component, which keeps retrying and recovers by itself once this is fixed)',
+      'the component needs an operator: reporting ERRORED (the nucleus restarts it; it keeps retrying and recovers by itself once this is fixed)',
     );
     this.reported++;
     await this.o.report();

@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ERRORED_REPORT_MIN_GAP_MS, ErroredReporter, mayReportErrored } from '../../../../components/opcua-collector/src/errored-report';
-import { CapturedLog } from '../../../harness/captured-log';
+import { ERRORED_REPORT_MIN_GAP_MS, ErroredReporter, mayReportErrored } from '../../../shared/edge/errored-report';
+import { CapturedLog } from '../../harness/captured-log';
 
 const dir = mkdtempSync(join(tmpdir(), 'conduit-errored-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
