@@ -67,10 +67,10 @@ class FakeSubscription extends EventEmitter {
   }
 }
 
-function rig() {
+function rig(logger: Logger = quiet) {
   const clients: FakeClient[] = [];
   const ipc = new GreengrassIpc({
-    logger: quiet,
+    logger,
     backoff: { next: () => 1, reset: () => {} },
     callTimeoutMs: 5_000,
     createClient: () => {
@@ -210,17 +210,7 @@ test('closing one subscription ends its stream once activated, stops its message
 
 test('a subscription the nucleus refuses says so through `activated`, and the error names the accessControl fix', async () => {
   const errors: Record<string, unknown>[] = [];
-  const clients: FakeClient[] = [];
-  const ipc = new GreengrassIpc({
-    logger: { ...quiet, error: (fields) => void errors.push(fields) },
-    backoff: { next: () => 1, reset: () => {} },
-    callTimeoutMs: 5_000,
-    createClient: () => {
-      const c = new FakeClient();
-      clients.push(c);
-      return c as unknown as greengrasscoreipc.Client;
-    },
-  });
+  const { ipc, clients } = rig({ ...quiet, error: (fields) => void errors.push(fields) });
   try {
     // Subscribed before connecting: the answer comes with the first connection's activation.
     const sub = ipc.subscribeToTopic('plant/put', () => undefined);
