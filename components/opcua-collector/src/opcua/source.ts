@@ -9,13 +9,8 @@
 // attempt. What that gives up: node-opcua could reactivate a session after a short network blip and
 // Republish the notifications the server still holds. The server only holds queueSize values per item
 // (about two publishing intervals), so that recovers at most ~1 s of data per blip; we accept the gap
-// for a path that is the same every time. The watchdog covers what no event reports: a session that
-// stays "connected" while nothing arrives. What counts as arriving depends on the tags: rms tags
-// change at every 100 ms sample, so with any of them only data counts (a server can keep a
-// subscription alive with keep-alives while its items deliver nothing: the failure the watchdog is
-// for). With only deadband and change tags, a quiet plant sends no data at all for as long as nothing
-// changes, so the subscription's keep-alives count too, once the items have delivered their initial
-// values on this connection (see watchdogLastSignMs).
+// for a path that is the same every time. The watchdog (watchdog.ts) covers what no event reports: a
+// session that stays "connected" while nothing arrives.
 //
 // Every session also reads the EURange of the tags whose percent deadband has no configured range
 // (eu-range.ts), so a range changed on the server is picked up at the next reconnect.
@@ -30,15 +25,14 @@ import { ensureClientCertificate, type ClientIdentity } from './certificates';
 import { readEuRanges } from './eu-range';
 import { ConnectFailure, OpcUaConnection, messageOf, withTimeout } from './session';
 import { needsNamespaces } from './node-ids';
-import { SampleDispatcher, retargetItems, subscribeTags, watchdogLastSignMs, type ItemFailure, type SubscribeResult } from './subscription';
+import { SampleDispatcher, retargetItems, subscribeTags, type ItemFailure, type SubscribeResult } from './subscription';
+import { expectsData, watchConnection } from './watchdog';
 import { ServerTrustPolicy, type TrustVerdict } from './trust';
 
 /** A connect that has not produced a subscription by then is abandoned and retried, ms. */
 const CONNECT_DEADLINE_MS = 60_000;
 /** stop() waits this long for the connection to close before it returns anyway, ms. */
 const STOP_TIMEOUT_MS = 5_000;
-/** Longest gap between two watchdog checks, ms. */
-const WATCHDOG_MAX_PERIOD_MS = 1_000;
 
 export interface NodeOpcUaSourceOptions {
   config: CollectorConfig;
@@ -254,7 +248,20 @@ export class NodeOpcUaSource implements OpcUaSource {
       if (!opened) return;
       const { connection, subscribed, connectedAt } = opened;
       clearTimeout(deadline);
-      const reason = await this.serve(attempt, subscribed, connectedAt, ended);
+      const reason = attempt.dispatcher
+        ? await watchConnection({
+            config: () => this.config,
+            dispatcher: attempt.dispatcher,
+            subscribed,
+            connectedAt,
+            ended,
+            end: attempt.end,
+            onHealthy: () => this.backoff.reset(),
+            onReset: () => this.c.watchdogResets++,
+            setOnRetarget: (fn) => (attempt.onRetarget = fn),
+            logger: this.logger,
+          })
+        : 'no dispatcher';
       if (attempt.dispatcher) {
         const d = attempt.dispatcher;
         d.open = false;
@@ -515,41 +522,6 @@ export class NodeOpcUaSource implements OpcUaSource {
     }
   }
 
-  /** Runs the watchdog until the connection ends; resolves with the reason. */
-  private async serve(attempt: Attempt, subscribed: SubscribeResult, connectedAt: number, ended: Promise<string>): Promise<string> {
-    const dispatcher = attempt.dispatcher;
-    if (!dispatcher) return 'no dispatcher';
-    const timeoutMs = this.config.watchdog.noDataTimeoutMs;
-    let dataExpected = expectsData(this.config, subscribed);
-    attempt.onRetarget = () => (dataExpected = expectsData(this.config, subscribed));
-    // Until the first data change the watchdog counts from the moment the items exist.
-    let healthy = false;
-    const check = (): void => {
-      // Success is data, not a session: a server that accepts sessions but never delivers keeps
-      // backing off. Every item sends its initial value, so this holds for quiet plants too.
-      if (!healthy && (dispatcher.lastDataAtMs > 0 || subscribed.monitored === 0)) {
-        healthy = true;
-        this.backoff.reset();
-      }
-      if (subscribed.monitored === 0) return;
-      const silentMs = Date.now() - watchdogLastSignMs(dispatcher, connectedAt, dataExpected);
-      if (silentMs < timeoutMs) return;
-      this.c.watchdogResets++;
-      this.logger.warn(
-        { endpoint: this.config.endpointUrl, silentMs, noDataTimeoutMs: timeoutMs, monitored: subscribed.monitored, keepAlivesCount: !dataExpected },
-        dataExpected ? 'watchdog: the session is up but no data arrived; reconnecting' : 'watchdog: the session is up but neither data nor keep-alives arrived; reconnecting',
-      );
-      attempt.end(dataExpected ? `watchdog: no data for ${silentMs} ms` : `watchdog: no data or keep-alive for ${silentMs} ms`);
-    };
-    const timer = setInterval(check, Math.max(10, Math.min(WATCHDOG_MAX_PERIOD_MS, Math.floor(timeoutMs / 4))));
-    try {
-      return await ended;
-    } finally {
-      clearInterval(timer);
-      check(); // a connection that delivered data before it dropped still counts as a success
-    }
-  }
-
   private setProblem(p: OperatorProblem | undefined): void {
     if (p?.kind === this.currentProblem?.kind) return;
     this.currentProblem = p;
@@ -572,16 +544,6 @@ export class NodeOpcUaSource implements OpcUaSource {
       `server certificate refused (thumbprint ${v.thumbprint}, subject ${v.subject}); if this is the plant's server, add the thumbprint to serverTrust.thumbprints`,
     );
   }
-}
-
-/**
- * True when the session must deliver data, not only keep-alives: an rms tag the server accepted
- * samples every 100 ms and its value moves (noise at least), so a server that reports changes sends
- * it several times per second.
- */
-function expectsData(config: CollectorConfig, subscribed: SubscribeResult): boolean {
-  const refused = new Set(subscribed.failures.map((f) => f.tag));
-  return config.tags.some((t, tag) => t.mode === 'rms' && !refused.has(tag));
 }
 
 /** The security settings a source refuses to start with; the config parser should have caught them already. */
