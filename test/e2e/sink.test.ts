@@ -277,9 +277,11 @@ test('a stream that does not exist: ERRORED once for the console, then RUNNING a
     assert.match(reporting.text, /create the Firehose stream created-later/);
     await until('the restarted sink', 20_000, () => c.errorCount === 1 && c.state === 'RUNNING' && c.output.some(logLine('the component needs an operator; it stays RUNNING')));
     const pid = c.pid;
+    await until('metrics naming the problem', 10_000, () => metrics(gg).some((m) => m.problem === 'firehose:ResourceNotFoundException'));
     gg.aws.firehose.createDeliveryStream('created-later');
     await until('every record in the new stream', 30_000, () => early.every((r) => delivered(gg, 'created-later').some((d) => d.id === r.id)));
     await c.waitForOutput(logLine('recovered: the problem that needed an operator is fixed'), 5_000);
+    await until('metrics without the problem', 10_000, () => metrics(gg).at(-1)?.problem === null);
     assert.deepEqual([c.errorCount, c.state, c.pid], [1, 'RUNNING', pid], 'recovered in the running process, never BROKEN');
   }),
 );

@@ -21,6 +21,8 @@ export interface SinkMetricsInput {
   sender: SenderCounters;
   /** Records the sender holds for a retry. */
   holding: number;
+  /** What an operator must fix before delivery resumes (`firehose:<error>`), or null. */
+  problem: string | null;
 }
 
 export function buildSinkMetrics(m: SinkMetricsInput): Record<string, unknown> {
@@ -34,6 +36,8 @@ export function buildSinkMetrics(m: SinkMetricsInput): Record<string, unknown> {
     at: m.nowMs,
     intervalSec: m.intervalSec,
     deliveryStreamName: m.deliveryStreamName,
+    // Not null while delivery waits for an operator (a stream missing, a role that may not write it): alarm on it.
+    problem: m.problem,
     spool: { ...m.spool, holding: m.holding },
     received: { messages: m.intake.messages, records: m.intake.received },
     malformed: m.intake.malformed,

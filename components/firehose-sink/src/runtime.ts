@@ -173,6 +173,7 @@ export class SinkRuntime {
       intake: this.o.intake.counters(),
       sender: this.sender.counters(),
       holding: this.sender.holding,
+      problem: this.sender.problem,
     });
   }
 

@@ -68,6 +68,7 @@ interface Batch {
 
 export class FirehoseSender {
   private held: Batch | undefined;
+  private currentProblem: string | null = null;
   private controller: AbortController | undefined;
   private readonly c: SenderCounters = {
     calls: 0,
@@ -99,6 +100,11 @@ export class FirehoseSender {
     const age = this.o.now() - oldest.value.at;
     if (!full && !flush && age < this.o.lingerMs) return { kind: 'linger', waitMs: this.o.lingerMs - age };
     return this.send(this.take(), false);
+  }
+
+  /** What an operator must fix before delivery resumes (`firehose:<error>`), or null. */
+  get problem(): string | null {
+    return this.currentProblem;
   }
 
   /** Whether records are held for a retry (they are in the spool, claimed by the sender). */
@@ -185,6 +191,7 @@ export class FirehoseSender {
     }
 
     this.c.calls++;
+    this.currentProblem = null;
     this.o.onProblem?.(undefined);
     const accepted: SpoolEntry[] = [];
     const again: Batch = { entries: [], lines: [] };
@@ -234,7 +241,8 @@ export class FirehoseSender {
     const waitMs = this.o.maxBackoffMs;
     // Delivery has stopped until someone acts: ERROR, with what to do.
     this.o.logger.error({ ...fields, fix: err.fix, retryInMs: waitMs }, 'Firehose refused the call in a way retrying cannot fix; the records stay in the spool and delivery is stopped until the cause is fixed');
-    this.o.onProblem?.({ kind: `firehose:${err.reason}`, fix: err.fix ?? `see the error: ${err.message}` });
+    this.currentProblem = `firehose:${err.reason}`;
+    this.o.onProblem?.({ kind: this.currentProblem, fix: err.fix ?? `see the error: ${err.message}` });
     return { kind: 'backoff', waitMs };
   }
 }

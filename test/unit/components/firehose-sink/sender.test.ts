@@ -163,8 +163,10 @@ test('an error only a configuration change can fix waits the longest backoff, at
   const problems: ({ kind: string; fix: string } | undefined)[] = [];
   const { spool, sender, log } = setup(t, fake, { onProblem: (p) => problems.push(p) });
   spool.append([line('n1')], T0);
+  assert.equal(sender.problem, null);
   assert.deepEqual(await sender.step(true), { kind: 'backoff', waitMs: 4000 });
   assert.deepEqual(await sender.step(true), { kind: 'backoff', waitMs: 4000 });
+  assert.equal(sender.problem, 'firehose:ResourceNotFoundException');
   assert.equal(spool.stats(T0).records, 1);
   const errors = log.at('error');
   assert.equal(errors.length, 2);
@@ -172,6 +174,7 @@ test('an error only a configuration change can fix waits the longest backoff, at
   assert.equal(errors[0]!.fields.reason, 'ResourceNotFoundException');
   assert.deepEqual(await sender.step(), { kind: 'sent' });
   assert.equal(spool.stats(T0).records, 0);
+  assert.equal(sender.problem, null);
   // Each refusal is a problem for an operator (ERRORED, rate-limited by the entry point); the answered call ends it.
   assert.deepEqual(problems.map((p) => p?.kind), ['firehose:ResourceNotFoundException', 'firehose:ResourceNotFoundException', undefined]);
   assert.match(problems[0]!.fix, /create the Firehose stream s in eu-central-1/);
