@@ -3,12 +3,15 @@
 // does so only once the record is fsync'd in its spool) and is sent again while it is not: a sink
 // restart or a lost message costs a re-send, never the capture. The sink drops duplicates by id.
 // Memory is bounded: past `maxPendingBytes` the oldest records are dropped, counted and logged at ERROR.
+// Every setting can change live (configure): records waiting go to the new put topic, and the ack
+// subscription moves once the nucleus accepted the new one.
 import {
   MAX_PUT_MESSAGE_BYTES,
   decodeAck,
   encodePut,
   type HandoffRecord,
 } from '../../../shared/handoff/protocol';
+import type { LocalSubscription } from '../../../shared/edge/ports';
 import type { LocalPubSub, Logger, PublishFailure } from './ports';
 
 /** How often the hand-off looks for records to (re-)send, ms. */
@@ -16,15 +19,19 @@ const SEND_CHECK_MS = 500;
 /** Re-sends back off up to this multiple of ackTimeoutMs while the sink stays silent. */
 const MAX_RESEND_FACTOR = 6;
 
-export interface CaptureHandoffOptions {
-  pubsub: LocalPubSub;
-  logger: Logger;
-  /** This component's name: the sink answers with it, and acks for other producers are ignored. */
-  producer: string;
+/** What a live configuration update may change (the collector's burst.sinkTopic, sinkAckTopic, ackTimeoutMs, maxPendingBytes). */
+export interface HandoffSettings {
   putTopic: string;
   ackTopic: string;
   ackTimeoutMs: number;
   maxPendingBytes: number;
+}
+
+export interface CaptureHandoffOptions extends HandoffSettings {
+  pubsub: LocalPubSub;
+  logger: Logger;
+  /** This component's name: the sink answers with it, and acks for other producers are ignored. */
+  producer: string;
   now?: () => number;
 }
 
@@ -64,27 +71,58 @@ export class CaptureHandoff {
   private readonly now: () => number;
   private started = false;
 
+  private settings: HandoffSettings;
+  private acks: LocalSubscription | undefined;
+
   constructor(private readonly o: CaptureHandoffOptions) {
     this.now = o.now ?? Date.now;
+    this.settings = { putTopic: o.putTopic, ackTopic: o.ackTopic, ackTimeoutMs: o.ackTimeoutMs, maxPendingBytes: o.maxPendingBytes };
   }
 
   start(): void {
     if (this.started) return;
     this.started = true;
-    const acks = this.o.pubsub.subscribeToTopic(this.o.ackTopic, (payload) => this.onAck(payload));
+    this.acks = this.subscribeAcks(this.settings.ackTopic);
     this.timer = setInterval(() => this.kick(), SEND_CHECK_MS);
-    // Without acks every capture is re-sent until it is dropped: say so now, not at the first alarm.
-    void acks.activated.then((ok) => {
-      if (ok || !this.started) return;
-      this.c.ackSubscriptionRefused = true;
+  }
+
+  /**
+   * A live configuration update. Waiting records go to the new put topic at their next send; a lower
+   * maxPendingBytes takes effect at the next capture (nothing is dropped by the update itself). A new
+   * ack topic is subscribed first and the old subscription closed once the nucleus accepted it; if
+   * it refuses, the old one stays (acks the sink sends on the new topic are then missed, and the
+   * records re-sent until the accessControl is fixed).
+   */
+  async configure(next: HandoffSettings): Promise<void> {
+    const ackMoved = next.ackTopic !== this.settings.ackTopic;
+    this.settings = { ...next };
+    if (!ackMoved || !this.started) return;
+    const fresh = this.subscribeAcks(next.ackTopic);
+    if (!(await fresh.activated)) {
+      await fresh.close();
+      return;
+    }
+    const old = this.acks;
+    this.acks = fresh;
+    await old?.close();
+  }
+
+  /** Without acks every capture is re-sent until it is dropped: a refusal is said at once, not at the first alarm. */
+  private subscribeAcks(topic: string): LocalSubscription {
+    const sub = this.o.pubsub.subscribeToTopic(topic, (payload) => this.onAck(payload));
+    void sub.activated.then((ok) => {
+      if (!this.started) return;
+      this.c.ackSubscriptionRefused = !ok;
+      if (ok) return;
       this.o.logger.error(
         {
-          ackTopic: this.o.ackTopic,
-          fix: `allow aws.greengrass#SubscribeToTopic on ${this.o.ackTopic} and aws.greengrass#PublishToTopic on ${this.o.putTopic} in the collector's accessControl (aws.greengrass.ipc.pubsub), then deploy again`,
+          ackTopic: topic,
+          fix: `allow aws.greengrass#SubscribeToTopic on ${topic} and aws.greengrass#PublishToTopic on ${this.settings.putTopic} in the collector's accessControl (aws.greengrass.ipc.pubsub), then deploy again`,
         },
         'captures cannot be handed over to conduit.FirehoseSink: the subscription to its acknowledgements was refused',
       );
     });
+    return sub;
   }
 
   /**
@@ -108,11 +146,11 @@ export class CaptureHandoff {
 
   private evictOverLimit(): void {
     for (const [id, p] of this.pending) {
-      if (this.pendingBytes <= this.o.maxPendingBytes) return;
+      if (this.pendingBytes <= this.settings.maxPendingBytes) return;
       this.forget(id, p);
       this.c.evicted++;
       this.o.logger.error(
-        { recordId: id, bytes: p.bytes, attempts: p.attempts, maxPendingBytes: this.o.maxPendingBytes },
+        { recordId: id, bytes: p.bytes, attempts: p.attempts, maxPendingBytes: this.settings.maxPendingBytes },
         'capture record dropped before the sink acknowledged it (data lost): conduit.FirehoseSink has not answered; check that it is deployed and RUNNING',
       );
     }
@@ -127,7 +165,7 @@ export class CaptureHandoff {
   onAck(payload: Buffer): void {
     const d = decodeAck(payload);
     if (!d.ok) {
-      this.o.logger.warn({ topic: this.o.ackTopic, error: d.error }, 'ignored a malformed message on the sink ack topic');
+      this.o.logger.warn({ topic: this.settings.ackTopic, error: d.error }, 'ignored a malformed message on the sink ack topic');
       return;
     }
     if (d.message.producer !== this.o.producer) return;
@@ -146,14 +184,14 @@ export class CaptureHandoff {
     }
     // The sink is alive: what it has not acknowledged in time is re-sent now rather than after a long backoff.
     const nowMs = this.now();
-    for (const p of this.pending.values()) if (nowMs - p.sentAtMs >= this.o.ackTimeoutMs) p.sentAtMs = -Infinity;
+    for (const p of this.pending.values()) if (nowMs - p.sentAtMs >= this.settings.ackTimeoutMs) p.sentAtMs = -Infinity;
     this.kick();
   }
 
   private due(p: Pending, nowMs: number): boolean {
     if (Number.isNaN(p.sentAtMs)) return true;
     const factor = Math.min(2 ** Math.max(0, p.attempts - 1), MAX_RESEND_FACTOR);
-    return nowMs - p.sentAtMs >= this.o.ackTimeoutMs * factor;
+    return nowMs - p.sentAtMs >= this.settings.ackTimeoutMs * factor;
   }
 
   private kick(): void {
@@ -172,10 +210,10 @@ export class CaptureHandoff {
       batch = [];
       bytes = 0;
       try {
-        await this.o.pubsub.publishToTopic(this.o.putTopic, encodePut(this.o.producer, sent.map((p) => p.record)));
+        await this.o.pubsub.publishToTopic(this.settings.putTopic, encodePut(this.o.producer, sent.map((p) => p.record)));
       } catch (e) {
         this.c.sendFailures++;
-        this.o.logger.warn({ topic: this.o.putTopic, records: sent.length, reason: (e as PublishFailure)?.reason ?? String(e) }, 'cannot hand captures to the sink yet; will retry');
+        this.o.logger.warn({ topic: this.settings.putTopic, records: sent.length, reason: (e as PublishFailure)?.reason ?? String(e) }, 'cannot hand captures to the sink yet; will retry');
         return false;
       }
       this.c.messagesSent++;
@@ -214,5 +252,6 @@ export class CaptureHandoff {
   stop(): void {
     clearInterval(this.timer);
     this.started = false;
+    void this.acks?.close();
   }
 }

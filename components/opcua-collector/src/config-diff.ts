@@ -37,7 +37,7 @@ const SESSION_KEYS = ['endpointUrl', 'securityMode', 'securityPolicy', 'allowIns
 /** Keys the pipeline (stages, encoder, burst) is built from, besides the tags. */
 const PIPELINE_KEYS = ['site', 'area', 'mappingVersion', 'sampling', 'publish.maxMessageBytes', 'publish.significantDigits', 'publish.rmsFields', 'burst.preTriggerSec', 'burst.postTriggerSec', 'burst.cooldownSec', 'burst.maxCapturesPerHour', 'burst.maxCaptureSec'];
 /** Held by long-lived parts (the publish queue, the sink hand-off) that are not rebuilt live. */
-const RESTART_ONLY = ['publish.queueMaxMessages', 'burst.sinkTopic', 'burst.sinkAckTopic', 'burst.ackTimeoutMs', 'burst.maxPendingBytes'];
+const RESTART_ONLY = ['publish.queueMaxMessages'];
 
 const TAG_KEYS: (keyof TagConfig)[] = ['nodeId', 'mode', 'windowMs', 'deadband', 'heartbeatMs', 'unit', 'alarm'];
 

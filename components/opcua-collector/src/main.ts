@@ -16,7 +16,8 @@ import { createLogger } from '../../../shared/edge/logger';
 import { NodeOpcUaSource } from './opcua';
 import { CollectorPipeline } from './pipeline';
 import { CollectorRuntime } from './runtime';
-import { CaptureHandoff } from './capture-handoff';
+import { CaptureHandoff, type HandoffSettings } from './capture-handoff';
+import type { CollectorConfig } from './config-types';
 import { buildConfigAudit } from './config-diff';
 import { LiveConfig, type Validity } from './live-config';
 import { ERRORED_REPORT_FILE, ErroredReporter } from '../../../shared/edge/errored-report';
@@ -97,15 +98,7 @@ async function main(): Promise<void> {
   // as a tag has an alarm, at start or when a live update adds one, so that a recipe without the
   // pub/sub permission is reported at deployment, not at the first alarm; a collector without alarms
   // needs no pub/sub permission at all.
-  const handoff = new CaptureHandoff({
-          pubsub: ipc,
-          logger,
-          producer: COMPONENT,
-          putTopic: config.burst.sinkTopic,
-          ackTopic: config.burst.sinkAckTopic,
-          ackTimeoutMs: config.burst.ackTimeoutMs,
-          maxPendingBytes: config.burst.maxPendingBytes,
-        });
+  const handoff = new CaptureHandoff({ pubsub: ipc, logger, producer: COMPONENT, ...handoffSettings(config) });
   const runtime = new CollectorRuntime({
     handoff,
     config,
@@ -138,6 +131,7 @@ async function main(): Promise<void> {
       }
       runtime.reconfigure(next, replaced);
       pipeline = replaced;
+      await handoff.configure(handoffSettings(next));
       if (pipeline.burst.enabled) handoff.start();
       if (newCredentials) {
         credentials.close();
@@ -166,6 +160,10 @@ async function main(): Promise<void> {
       process.exit(0);
     })();
   });
+}
+
+function handoffSettings(c: CollectorConfig): HandoffSettings {
+  return { putTopic: c.burst.sinkTopic, ackTopic: c.burst.sinkAckTopic, ackTimeoutMs: c.burst.ackTimeoutMs, maxPendingBytes: c.burst.maxPendingBytes };
 }
 
 /** Before the component runs there is no running configuration to compare with: the schema decides. */

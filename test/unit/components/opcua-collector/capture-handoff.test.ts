@@ -10,23 +10,27 @@ import { CapturedLog } from '../../../harness/captured-log';
 
 class FakePubSub implements LocalPubSub {
   readonly puts: PutMessage[] = [];
+  /** The topic of each put, in order. */
+  readonly putTopics: string[] = [];
   readonly handlers = new Map<string, (p: Buffer) => void>();
   fail: PublishFailure | undefined;
   async publishToTopic(topic: string, payload: Buffer): Promise<void> {
     if (this.fail) throw this.fail;
-    assert.equal(topic, 'sink/put');
+    this.putTopics.push(topic);
     const d = decodePut(payload);
     assert.ok(d.ok);
     this.puts.push(d.message);
   }
   /** What the nucleus answers to a subscription: accepted unless told otherwise. */
   accept = true;
+  readonly refused = new Set<string>();
   subscribeToTopic(topic: string, onMessage: (p: Buffer) => void): LocalSubscription {
-    this.handlers.set(topic, onMessage);
-    return { close: async () => void this.handlers.delete(topic), activated: Promise.resolve(this.accept) };
+    const ok = this.accept && !this.refused.has(topic);
+    if (ok) this.handlers.set(topic, onMessage);
+    return { close: async () => void (ok && this.handlers.delete(topic)), activated: Promise.resolve(ok) };
   }
-  ack(stored: string[], rejected: { id: string; reason: string }[] = [], producer = 'conduit.OpcUaCollector'): void {
-    this.handlers.get('sink/ack')!(encodeAck({ producer, stored, rejected }));
+  ack(stored: string[], rejected: { id: string; reason: string }[] = [], producer = 'conduit.OpcUaCollector', topic = 'sink/ack'): void {
+    this.handlers.get(topic)?.(encodeAck({ producer, stored, rejected }));
   }
   sentIds(): string[] {
     return this.puts.flatMap((p) => p.records.map((r) => r.id));
@@ -175,4 +179,46 @@ test('a refused subscription to the acks is reported at start, at ERROR with the
   assert.equal(accepted.h.counters().ackSubscriptionRefused, false);
   assert.equal(accepted.log.at('error').length, 0);
   accepted.h.stop();
+});
+
+test('settings change live: waiting records go to the new put topic, the ack subscription moves, a lower memory bound drops nothing at once', async () => {
+  const { pubsub, h, clock } = setup();
+  try {
+    h.submit([{ id: 'c1/1', data: 'x'.repeat(100) }, { id: 'c1/2', data: 'y'.repeat(100) }]);
+    await settle();
+    assert.deepEqual(pubsub.putTopics, ['sink/put']);
+    await h.configure({ putTopic: 'plant/put', ackTopic: 'plant/ack', ackTimeoutMs: 1_000, maxPendingBytes: 150 });
+    assert.deepEqual([...pubsub.handlers.keys()], ['plant/ack'], 'the old ack subscription is closed once the new one is accepted');
+    assert.equal(h.counters().pending, 2, 'a lower maxPendingBytes drops nothing by itself');
+    // Re-sent on the new topic after the new (shorter) ack timeout.
+    clock.now += 1_000;
+    await check(h);
+    assert.deepEqual(pubsub.putTopics, ['sink/put', 'plant/put']);
+    pubsub.ack(['c1/1'], [], 'conduit.OpcUaCollector', 'plant/ack');
+    assert.equal(h.counters().pending, 1);
+    // The next capture brings the bound into force: the oldest waiting record goes first.
+    h.submit([{ id: 'c2/1', data: 'z'.repeat(100) }]);
+    assert.deepEqual([h.counters().pending, h.counters().evicted], [1, 1]);
+  } finally {
+    h.stop();
+  }
+});
+
+test('a new ack topic the nucleus refuses keeps the old subscription and says so', async () => {
+  const { pubsub, h, log } = setup();
+  try {
+    await settle();
+    pubsub.refused.add('plant/ack');
+    await h.configure({ putTopic: 'sink/put', ackTopic: 'plant/ack', ackTimeoutMs: 5_000, maxPendingBytes: 1_000_000 });
+    await settle();
+    assert.deepEqual([...pubsub.handlers.keys()], ['sink/ack']);
+    assert.equal(h.counters().ackSubscriptionRefused, true);
+    assert.match(String(log.at('error').at(-1)!.fields.fix), /SubscribeToTopic on plant\/ack/);
+    h.submit([{ id: 'c1/1', data: 'x' }]);
+    await settle();
+    pubsub.ack(['c1/1']);
+    assert.equal(h.counters().acked, 1, 'acks on the old topic still count');
+  } finally {
+    h.stop();
+  }
 });

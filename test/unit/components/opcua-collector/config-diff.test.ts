@@ -61,6 +61,10 @@ test('server, security, trust or sampling changes need a new session; publish se
   assert.deepEqual(p.changed, ['logLevel', 'publish.intervalMs', 'publish.topic']);
   assert.deepEqual([p.reconnect, p.pipelineChanged, p.mappingChanged], [false, false, false]);
   assert.deepEqual(diffConfig(cfg(), cfg({ publish: { queueMaxMessages: 10 } })).restartOnly, ['publish.queueMaxMessages']);
+  // The sink hand-off applies live (CaptureHandoff.configure).
+  const h = diffConfig(cfg(), cfg({ burst: { sinkTopic: 'plant/put', sinkAckTopic: 'plant/ack', ackTimeoutMs: 2000, maxPendingBytes: 1048576 } }));
+  assert.deepEqual(h.changed, ['burst.ackTimeoutMs', 'burst.maxPendingBytes', 'burst.sinkAckTopic', 'burst.sinkTopic']);
+  assert.deepEqual(h.restartOnly, []);
 });
 
 test('a tag change under the same mappingVersion is refused, naming what changed and the fix', () => {
