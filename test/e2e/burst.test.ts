@@ -219,3 +219,54 @@ test('a collector stopped during a capture closes it early, marks it truncated a
     assert.notEqual(second.captureId, raise.captureId);
   }),
 );
+
+test('moving the hand-off topics, one configuration update per component, while both run: the next capture goes through the new topics', { timeout: 120_000 }, () =>
+  withBurst({ preTriggerSec: 3, postTriggerSec: 2, cooldownSec: 0 }, async (gg, c, s) => {
+    const put = 'plant/captures/put';
+    const ack = 'plant/captures/ack';
+    const sinkUpdate = await gg.updateConfiguration('conduit.FirehoseSink', {
+      merge: {
+        putTopic: put,
+        ackTopic: ack,
+        accessControl: {
+          'aws.greengrass.ipc.pubsub': {
+            'conduit.FirehoseSink:pubsub:1': { operations: ['aws.greengrass#SubscribeToTopic'], resources: [put] },
+            'conduit.FirehoseSink:pubsub:2': { operations: ['aws.greengrass#PublishToTopic'], resources: [ack] },
+          },
+        },
+      },
+    });
+    assert.equal(sinkUpdate.applied, true);
+    const collectorUpdate = await gg.updateConfiguration('conduit.OpcUaCollector', {
+      merge: {
+        burst: { sinkTopic: put, sinkAckTopic: ack },
+        accessControl: {
+          'aws.greengrass.ipc.pubsub': {
+            'conduit.OpcUaCollector:pubsub:1': { operations: ['aws.greengrass#PublishToTopic'], resources: [put] },
+            'conduit.OpcUaCollector:pubsub:2': { operations: ['aws.greengrass#SubscribeToTopic'], resources: [ack] },
+          },
+        },
+      },
+    });
+    assert.equal(collectorUpdate.applied, true);
+    await s.waitForOutput((l) => l.text.includes('"msg":"configuration update applied'), 10_000);
+    await c.waitForOutput((l) => l.text.includes('"msg":"configuration update applied'), 10_000);
+    const sinkPid = s.pid;
+    const collectorPid = c.pid;
+    // Let the ring hold the pre-trigger seconds, then raise the alarm.
+    await new Promise((r) => setTimeout(r, 4_000));
+    await plant.stepAmplitude(VIB, 12);
+    const raise = await until('the alarm raise event', 20_000, () => alarmEvents(gg).find((e) => e.event === 'raise'));
+    await until('the capture in Firehose', 30_000, () => firehoseLines(gg).some((l) => l.type === 'capture' && l.captureId === raise.captureId));
+    // Acknowledged on the new ack topic: nothing waits in the collector.
+    await until('the hand-off acknowledged', 15_000, () => {
+      const m = gg.iotCore.filter((r) => r.topicName === `conduit/${THING}/metrics`).map((r) => JSON.parse(r.payload.toString())).at(-1);
+      return m?.burst?.handoff?.acked > 0 && m.burst.handoff.pending === 0 && m.burst.handoff.ackSubscriptionRefused === false;
+    });
+    for (const comp of [c, s]) {
+      const errors = comp.jsonLines().filter((l) => l.level === 'error');
+      assert.deepEqual(errors.map((l) => l.msg), [], `${comp.name}: no ERROR`);
+    }
+    assert.deepEqual([s.pid, c.pid, s.errorCount, c.errorCount], [sinkPid, collectorPid, 0, 0], 'no restart');
+  }),
+);

@@ -117,6 +117,7 @@ export class LiveConfig {
     await this.o.apply(next, diff);
     this.running = next;
     this.counts.applied++;
+    this.o.logger.info({ changed: diff.changed }, 'configuration update applied; it is in effect');
     this.o.audit(diff);
   }
 }
