@@ -30,3 +30,15 @@ export class ConfigError extends Error {
     return [head, ...issues.map((i) => `  ${i.path === '' ? '(the whole configuration)' : i.path}: ${i.message}. Fix: ${i.fix}`)].join('\n');
   }
 }
+
+/** A validity report's message is shown in the deployment's status: kept readable. */
+const MAX_REPORT_CHARS = 2_000;
+
+/**
+ * Every issue on one line, `path: message. Fix: fix | …`, for the REJECTED answer to a configuration
+ * update (SendConfigurationValidityReport), cut to a length a deployment status shows.
+ */
+export function validityReport(issues: readonly ConfigIssue[]): string {
+  const text = issues.map((i) => `${i.path || '(root)'}: ${i.message}. Fix: ${i.fix}`).join(' | ');
+  return text.length <= MAX_REPORT_CHARS ? text : `${text.slice(0, MAX_REPORT_CHARS - 20)}… (${issues.length} problems)`;
+}

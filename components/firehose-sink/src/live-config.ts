@@ -14,6 +14,7 @@
 //     a retry, and the new one resumes. Records never leave the spool for this, so none is lost.
 // An applied configuration that does not parse (the nucleus applies anyway when the sink did not
 // answer the validation in time) is not used: the ERROR names every problem and the old one stays.
+import { validityReport } from '../../../shared/config-error';
 import { describeIpcError, type LocalSubscription } from '../../../shared/edge/greengrass-ipc';
 import type { LogLevel } from '../../../shared/edge/logger';
 import type { SinkConfig } from './config';
@@ -21,7 +22,7 @@ import { diffSinkConfig, type SinkConfigDiff } from './config-diff';
 import { ConfigError, type ConfigIssue } from './errors';
 import type { SinkIntake } from './intake';
 import type { Logger } from './ports';
-import type { SinkRuntime } from './runtime';
+import { withDeadline, type SinkRuntime } from './runtime';
 import type { FirehoseSender } from './sender';
 import type { FirehoseSpool } from './spool';
 
@@ -31,8 +32,6 @@ const SETTLE_MS = 250;
 const RETRY_READ_MS = 5_000;
 /** How long an update lets the PutRecordBatch call in flight finish before abandoning it (re-sent). */
 export const APPLY_CALL_BUDGET_MS = 10_000;
-/** A validity report's message is shown in the deployment's status: keep it readable. */
-const MAX_REPORT_CHARS = 2_000;
 
 /** A sender and the Firehose client it sends with, closed once the sender is replaced. */
 export interface SendPath {
@@ -129,7 +128,7 @@ export class SinkLiveConfig {
       message: `is ${next.spool.maxBytes}, below the ${held.bytes} bytes the spool holds now (${held.records} records not yet delivered to Firehose): applying it would evict them`,
       fix: `set it to at least ${held.bytes}, or lower it once the spool has drained (metrics spool.bytes)`,
     };
-    return { status: 'REJECTED', message: `${issue.path}: ${issue.message}. Fix: ${issue.fix}`, issues: [issue] };
+    return { status: 'REJECTED', message: validityReport([issue]), issues: [issue] };
   }
 
   /** A configuration-update event: read back and apply once the nucleus has written every key. */
@@ -201,7 +200,7 @@ export class SinkLiveConfig {
       // if the nucleus accepted the new one: a sink never stops listening because of a topic it may
       // not use. A put that arrives in between is not acknowledged, so its producer sends it again.
       const fresh = p.subscribePut(next.putTopic);
-      const accepted = await withinMs(fresh.activated, this.o.callBudgetMs ?? APPLY_CALL_BUDGET_MS);
+      const accepted = await withDeadline(fresh.activated, this.o.callBudgetMs ?? APPLY_CALL_BUDGET_MS, undefined);
       if (accepted === false) {
         await fresh.close();
         effective = { ...next, putTopic: this.running.putTopic };
@@ -248,20 +247,7 @@ export function validateSinkConfig(
     return { status: 'ACCEPTED', config: parse(raw) };
   } catch (e) {
     const issues = issuesOf(e);
-    const text = issues.map((i) => `${i.path || '(root)'}: ${i.message}. Fix: ${i.fix}`).join(' | ');
-    const message = text.length <= MAX_REPORT_CHARS ? text : `${text.slice(0, MAX_REPORT_CHARS - 20)}… (${issues.length} problems)`;
-    return { status: 'REJECTED', message, issues };
-  }
-}
-
-/** `p`'s value, or undefined if it has not settled within `ms`. */
-async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
+    return { status: 'REJECTED', message: validityReport(issues), issues };
   }
 }
 

@@ -222,11 +222,11 @@ export class SinkRuntime {
   }
 }
 
-/** Resolves with the promise's value, or false once `ms` has passed. */
-async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | false> {
+/** Resolves with the promise's value, or `late` (false unless given) once `ms` has passed. */
+export async function withDeadline<T, L = false>(p: Promise<T>, ms: number, late: L = false as L): Promise<T | L> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<false>((r) => (timer = setTimeout(() => r(false), Math.max(0, ms))))]);
+    return await Promise.race([p, new Promise<L>((r) => (timer = setTimeout(() => r(late), Math.max(0, ms))))]);
   } finally {
     clearTimeout(timer);
   }

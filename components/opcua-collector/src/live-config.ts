@@ -7,13 +7,12 @@
 import { parseCollectorConfig } from './config';
 import { diffConfig, updateProblems, type ConfigDiff } from './config-diff';
 import type { CollectorConfig } from './config-types';
+import { validityReport } from '../../../shared/config-error';
 import { ConfigError, type ConfigIssue } from './errors';
 import type { Logger } from './ports';
 
 /** The nucleus fires one event per changed key: wait this long for the rest before reading back. */
 const SETTLE_MS = 250;
-/** A validity report's message is shown in the deployment's status: keep it readable. */
-const MAX_REPORT_CHARS = 2_000;
 
 export interface LiveConfigOptions {
   logger: Logger;
@@ -53,7 +52,7 @@ export class LiveConfig {
     }
     this.counts.rejected++;
     this.o.logger.warn({ deploymentId, issues }, 'configuration update validated: REJECTED; the running configuration stays');
-    return { status: 'REJECTED', message: reportText(issues) };
+    return { status: 'REJECTED', message: validityReport(issues) };
   }
 
   /** A configuration-update event: read back and apply once the nucleus has written every key. */
@@ -120,9 +119,4 @@ export class LiveConfig {
     this.o.logger.info({ changed: diff.changed }, 'configuration update applied; it is in effect');
     this.o.audit(diff);
   }
-}
-
-function reportText(issues: readonly ConfigIssue[]): string {
-  const text = issues.map((i) => `${i.path || '(root)'}: ${i.message}. Fix: ${i.fix}`).join(' | ');
-  return text.length <= MAX_REPORT_CHARS ? text : `${text.slice(0, MAX_REPORT_CHARS - 20)}… (${issues.length} problems)`;
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { format } from 'node:util';
 import { setErrorLogger, setWarningLogger } from 'node-opcua-debug';
 import { Backoff } from '../../../shared/backoff';
+import { validityReport } from '../../../shared/config-error';
 import { parseCollectorConfig, describeConfig } from './config';
 import { ConfigError } from './errors';
 import { reportEuRanges } from './eu-range';
@@ -173,7 +174,7 @@ function validateAlone(raw: unknown): Validity {
     return { status: 'ACCEPTED' };
   } catch (e) {
     const issues = e instanceof ConfigError ? e.issues : [{ path: '', message: String(e), fix: 'see docs/configuration.md' }];
-    return { status: 'REJECTED', message: issues.map((i) => `${i.path}: ${i.message}. Fix: ${i.fix}`).join(' | ') };
+    return { status: 'REJECTED', message: validityReport(issues) };
   }
 }
 
