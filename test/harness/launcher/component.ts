@@ -1,7 +1,7 @@
 // One component's lifecycle as the nucleus runs it: Install, then Run (or Startup) from the work
 // folder, stdout/stderr copied into logs/<name>.log, states NEW → INSTALLED → RUNNING → FINISHED,
 // ERRORED on a failed exit or an ERRORED UpdateState (then restarted), BROKEN after repeated errors,
-// and stop as SIGTERM then SIGKILL once the Shutdown timeout has passed.
+// and stop as the Shutdown script (bounded by its Timeout), SIGTERM, then SIGKILL 5 s later.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -10,6 +10,13 @@ import { DEFAULT_TIMEOUT_S, type LifecycleStep } from './recipe';
 
 /** Errors the nucleus tolerates before it stops restarting a component and marks it BROKEN. */
 export const ERRORS_BEFORE_BROKEN = 3;
+
+/**
+ * SIGTERM to SIGKILL, hard-coded in the nucleus (`Exec.java`: `gracefulShutdownTimeout =
+ * Duration.ofSeconds(5)`, used by `UnixExec.close`). The recipe's Shutdown `Timeout` bounds the
+ * Shutdown script only; it does not lengthen this.
+ */
+export const GRACEFUL_SHUTDOWN_TIMEOUT_MS = 5_000;
 
 /** Pause before restarting an ERRORED component, so a crash loop does not spin the CPU. */
 const RESTART_DELAY_MS = 200;
@@ -25,6 +32,8 @@ export interface StopResult {
   signal: NodeJS.Signals | null;
   /** True when SIGTERM was not enough and the process group had to be killed. */
   killed: boolean;
+  /** Milliseconds from SIGTERM to the process's exit (undefined when nothing was running). */
+  afterSigtermMs?: number;
 }
 
 export interface ComponentSpec {
@@ -191,15 +200,16 @@ export class LaunchedComponent extends EventEmitter {
     this.stopping = true;
     const timeoutS = this.spec.shutdown?.timeoutS ?? DEFAULT_TIMEOUT_S.Shutdown;
     if (this.spec.shutdown?.script) await this.runToCompletion('Shutdown', this.spec.shutdown, timeoutS);
+    const termAt = Date.now();
     killGroup(child, 'SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutS * 1000)));
+    const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), GRACEFUL_SHUTDOWN_TIMEOUT_MS)));
     const first = await Promise.race([this.exited, deadline]);
     clearTimeout(timer);
-    if (first !== 'timeout') return first;
-    this.log('WARN', `${this.name}: did not stop within ${timeoutS} s of SIGTERM; killing it`);
+    if (first !== 'timeout') return { ...first, afterSigtermMs: Date.now() - termAt };
+    this.log('WARN', `${this.name}: did not stop within ${GRACEFUL_SHUTDOWN_TIMEOUT_MS} ms of SIGTERM; killing it`);
     killGroup(child, 'SIGKILL');
-    return { ...(await this.exited), killed: true };
+    return { ...(await this.exited), killed: true, afterSigtermMs: Date.now() - termAt };
   }
 
   /** Stops the component as a deployment or the nucleus's shutdown would. */
