@@ -4,13 +4,16 @@
 //   npx tsx <repo>/scripts/gdk-build.ts <ComponentName>
 //
 // `gdk component build` runs it in the gdk project folder after recreating greengrass-build/, and then
-// expects exactly (gdk-cli BuildCommand, custom build system):
-//   greengrass-build/recipes/recipe.yaml                          the project's recipe, same file name
+// expects exactly (gdk-cli 1.6.2 BuildCommand, custom build system):
+//   greengrass-build/recipes/<recipe file name>                    the project's recipe
 //   greengrass-build/artifacts/<ComponentName>/<version>/<zip>     every artifact the recipe names
-// `gdk component publish` then uploads that artifacts folder to S3 and rewrites the recipe's version
-// and artifact URIs. The recipe in recipes/ stays the one source: the project's recipe.yaml is a
-// link to it, and the artifacts are built exactly as `npm run build` builds them.
-import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// `gdk component publish` then opens greengrass-build/recipes/<recipe_file.name>, where recipe_file is
+// the project's `recipe.yaml` after Path.resolve() (GDKProject._get_recipe_file): the symbolic link is
+// followed, so the name is the target's, `conduit.OpcUaCollector.yaml`, not `recipe.yaml`
+// (PublishRecipeTransformer.transform). It uploads the artifacts folder to S3 and rewrites the
+// recipe's version and artifact URIs. The recipe in recipes/ stays the one source: the project's
+// recipe.yaml is a link to it, and the artifacts are built exactly as `npm run build` builds them.
+import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -32,6 +35,19 @@ export function recipeFor(name: string): string {
   throw new Error(`no recipe in recipes/ has ComponentName ${name}`);
 }
 
+/**
+ * The project's recipe as gdk finds it (GDKProject._get_recipe_file): exactly one of recipe.json and
+ * recipe.yaml in the project folder, with symbolic links resolved. gdk's publish reads the built
+ * recipe under the resolved file's name.
+ */
+export function projectRecipe(projectDir: string): string {
+  const found = ['recipe.json', 'recipe.yaml'].filter((f) => existsSync(join(projectDir, f)));
+  if (found.length !== 1) {
+    throw new Error(`${projectDir}: gdk needs exactly one of recipe.json and recipe.yaml in the project folder, found ${found.length}`);
+  }
+  return realpathSync(join(projectDir, found[0]!));
+}
+
 function sha256(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
@@ -44,7 +60,10 @@ function sha256(path: string): Promise<string> {
 
 /** Builds `name` into `<projectDir>/greengrass-build/` as gdk expects. */
 export async function gdkBuild(name: string, projectDir: string): Promise<GdkBuildResult> {
-  const recipeSource = recipeFor(name);
+  const recipeSource = projectRecipe(projectDir);
+  if (recipeSource !== recipeFor(name)) {
+    throw new Error(`${projectDir}: the project's recipe ${recipeSource} is not the recipe of ${name} in recipes/ (make recipe.yaml a link to it)`);
+  }
   const recipe = parseYaml(readFileSync(recipeSource, 'utf8'));
   const version: string = recipe.ComponentVersion;
   const out = join(projectDir, 'greengrass-build');
@@ -55,7 +74,7 @@ export async function gdkBuild(name: string, projectDir: string): Promise<GdkBui
     const artifactDir = join(out, 'artifacts', name, version);
     mkdirSync(recipeDir, { recursive: true });
     mkdirSync(artifactDir, { recursive: true });
-    const recipePath = join(recipeDir, 'recipe.yaml');
+    const recipePath = join(recipeDir, basename(recipeSource));
     writeFileSync(recipePath, readFileSync(recipeSource));
     const artifacts: GdkBuildResult['artifacts'] = [];
     for (const b of built) {

@@ -1,7 +1,12 @@
 // Packaging for the Greengrass Development Kit: every gdk project (the top-level one for the
 // collector, components/<name>/ for the others) is valid as gdk-cli 1.6 reads it, and its custom
 // build command, run exactly as `gdk component build` runs it, writes the tree gdk expects, with every
-// artifact the built recipe names. gdk itself (Python, from GitHub) cannot be installed here.
+// artifact the built recipe names. gdk itself (Python, from GitHub) cannot be installed here, so the
+// inputs of `gdk component publish` are checked the way gdk-cli 1.6.2 reads them: the file
+// PublishRecipeTransformer opens (greengrass-build/recipes/<the project's recipe after
+// Path.resolve()>, i.e. the link's target name), parsed as PyYAML does (YAML 1.1), its ComponentName
+// against the gdk-config key, each s3:// artifact URI's file name against
+// greengrass-build/artifacts/<name>/<gdk-config version>/, and gdk's 16,000-byte recipe limit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +14,10 @@ import { existsSync, readFileSync, readdirSync, realpathSync, rmSync, statSync }
 import { basename, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { REPO_ROOT } from '../../scripts/build';
+import { caseCollidingKeys, yamlVersionProblems } from '../harness/gdk/recipe-yaml';
+
+/** gdk-cli consts.MAX_RECIPE_FILE_SIZE_BYTES: publish refuses a larger recipe. */
+const GDK_MAX_RECIPE_FILE_SIZE_BYTES = 16_000;
 
 /** Every gdk project folder: the repository root, and each component folder with a gdk-config.json. */
 function gdkProjects(): string[] {
@@ -55,15 +64,29 @@ for (const dir of gdkProjects()) {
       assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
       // The build reports each artifact's size and digest.
       assert.match(r.stdout, /MiB {2}sha256 [A-Za-z0-9+/=]{44}/);
-      assert.deepEqual(readdirSync(join(out, 'recipes')), ['recipe.yaml']);
-      const built = parseYaml(readFileSync(join(out, 'recipes', 'recipe.yaml'), 'utf8'));
-      const version = built.ComponentVersion;
+      // The file publish opens: the project's recipe.yaml resolved through its link (GDKProject
+      // _get_recipe_file → Path.resolve()), under that name in greengrass-build/recipes/.
+      const recipeFile = basename(realpathSync(join(dir, 'recipe.yaml')));
+      assert.equal(recipeFile, `${name}.yaml`);
+      assert.deepEqual(readdirSync(join(out, 'recipes')), [recipeFile]);
+      const builtPath = join(out, 'recipes', recipeFile);
+      const text = readFileSync(builtPath, 'utf8');
+      assert.ok(statSync(builtPath).size <= GDK_MAX_RECIPE_FILE_SIZE_BYTES, `${statSync(builtPath).size} bytes`);
+      // gdk reads it with PyYAML's safe_load (YAML 1.1) into a case-insensitive dict.
+      assert.deepEqual(yamlVersionProblems(text), []);
+      const built = parseYaml(text, { version: '1.1' });
+      assert.deepEqual(caseCollidingKeys(built), []);
+      assert.deepEqual(built, parseYaml(readFileSync(join(dir, 'recipe.yaml'), 'utf8')), 'the built recipe is the project recipe');
+      assert.equal(built.ComponentName, name, 'publish refuses a recipe whose ComponentName is not the gdk-config key');
+      // gdk looks for artifacts under the gdk-config version (the recipe's must equal it, tested above).
+      const version = config.component[name].version;
       const artifactDir = join(out, 'artifacts', name, version);
       assert.deepEqual(readdirSync(join(out, 'artifacts')), [name]);
       assert.deepEqual(readdirSync(join(out, 'artifacts', name)), [version]);
       const uris = new Set<string>(built.Manifests.flatMap((m: { Artifacts?: { URI: string }[] }) => (m.Artifacts ?? []).map((a) => a.URI)));
       assert.ok(uris.size > 0);
       for (const uri of uris) {
+        // Only s3:// URIs are rewritten, and only when exactly one built file has the URI's file name.
         assert.match(uri, new RegExp(`^s3://[^/]+/${name.replace(/\./g, '\\.')}/${version}/[^/]+$`));
         const file = join(artifactDir, basename(uri));
         assert.ok(existsSync(file), `${uri} → ${file}`);
