@@ -1,8 +1,10 @@
-// Builds each component into the artifact its recipe names: esbuild bundles the entry point into one
-// file, and aws-crt's native addon (which cannot be bundled) is shipped beside it, for the platforms
-// conduit supports only. The recipe is the source of truth: for every ZIP artifact `<name>.zip` it
-// lists, the entry point is `components/<name>/src/index.ts`, and the zip unpacks (as Greengrass does)
-// to `{artifacts:decompressedPath}/<name>/`.
+// Builds each component into the artifacts its recipe names: esbuild bundles the entry point into one
+// file, and aws-crt's native addon (which cannot be bundled) ships as an artifact of its own, one per
+// platform, so that a device downloads only the binary it runs. The recipe is the source of truth:
+// - a ZIP artifact `aws-crt-<platform>.zip` (platform in CRT_PLATFORMS) is that platform's addon;
+// - any other ZIP artifact `<name>.zip` is a bundle of `components/<name>/src/index.ts`;
+// and each zip unpacks (as Greengrass does) to `{artifacts:decompressedPath}/<zip name>/`. Every
+// manifest that names a bundle names the addon of its own architecture beside it (checked here).
 //
 //   npm run build                  every recipe in recipes/
 //   tsx scripts/build.ts --out DIR  the same, into DIR (default build/)
@@ -23,6 +25,13 @@ export const REPO_ROOT = resolve(__dirname, '..');
  * industrial PCs on a glibc Linux; musl (Alpine) and 32-bit ARM need another build (docs/bundling.md).
  */
 export const CRT_PLATFORMS = ['linux-x64-glibc', 'linux-arm64-glibc'] as const;
+export type CrtPlatform = (typeof CRT_PLATFORMS)[number];
+
+/** The addon artifact of a platform: its zip holds `bin/<platform>/aws-crt-nodejs.node`. */
+export const crtZipName = (platform: CrtPlatform): string => `aws-crt-${platform}`;
+
+/** A recipe manifest's architecture as aws-crt names it (Node's os.arch()). */
+const MANIFEST_ARCH_TO_NODE: Record<string, string> = { amd64: 'x64', x86_64: 'x64', aarch64: 'arm64', arm64: 'arm64' };
 
 /**
  * Optional peer dependencies that bundled packages import only on paths conduit does not take:
@@ -39,6 +48,8 @@ export interface BuiltComponent {
   componentName: string;
   componentVersion: string;
   recipePath: string;
+  /** `bundle`: a component's index.js with its source map; `native`: one platform's aws-crt addon. */
+  kind: 'bundle' | 'native';
   zipPath: string;
   zipBytes: number;
 }
@@ -48,24 +59,50 @@ interface RecipeArtifact {
   Unarchive?: string;
 }
 
-/** The zip artifacts a recipe references, with the component folder each one is built from. */
-function zipArtifacts(recipe: any): string[] {
-  const names = new Set<string>();
+/**
+ * The zip artifacts a recipe references: the bundles (by component folder) and the aws-crt platforms.
+ * Each manifest naming a bundle must name exactly the addon of its architecture too, or the bundle
+ * would fail on that device at its first IPC call.
+ */
+function zipArtifacts(recipe: any): { bundles: string[]; platforms: CrtPlatform[] } {
+  const bundles = new Set<string>();
+  const platforms = new Set<CrtPlatform>();
   for (const manifest of recipe.Manifests ?? []) {
+    const mBundles: string[] = [];
+    const mPlatforms: CrtPlatform[] = [];
     for (const a of (manifest.Artifacts ?? []) as RecipeArtifact[]) {
       if ((a.Unarchive ?? 'NONE').toUpperCase() !== 'ZIP') continue;
       const file = basename(a.URI);
       if (!file.endsWith('.zip')) throw new Error(`recipe artifact ${a.URI}: Unarchive ZIP needs a .zip file name`);
-      names.add(file.slice(0, -'.zip'.length));
+      const stem = file.slice(0, -'.zip'.length);
+      const platform = CRT_PLATFORMS.find((p) => crtZipName(p) === stem);
+      if (platform) mPlatforms.push(platform);
+      else if (stem.startsWith('aws-crt-')) throw new Error(`recipe artifact ${a.URI}: no aws-crt platform ${stem.slice('aws-crt-'.length)} (CRT_PLATFORMS: ${CRT_PLATFORMS.join(', ')})`);
+      else mBundles.push(stem);
     }
+    if (mBundles.length > 0) {
+      const arch = MANIFEST_ARCH_TO_NODE[manifest.Platform?.architecture ?? ''];
+      const want = CRT_PLATFORMS.filter((p) => p.split('-')[1] === arch);
+      if (manifest.Platform?.os !== 'linux' || want.length === 0 || mPlatforms.length !== 1 || !want.includes(mPlatforms[0]!)) {
+        throw new Error(
+          `recipe ${recipe.ComponentName}: the manifest for ${JSON.stringify(manifest.Platform ?? {})} names ${mBundles.join(', ')} ` +
+            `and must also name the aws-crt addon of its architecture, one of ${CRT_PLATFORMS.map((p) => crtZipName(p) + '.zip').join(', ')}, with Unarchive: ZIP`,
+        );
+      }
+    }
+    mBundles.forEach((b) => bundles.add(b));
+    mPlatforms.forEach((p) => platforms.add(p));
   }
-  return [...names];
+  return { bundles: [...bundles], platforms: [...platforms] };
 }
 
 /**
  * aws-crt finds its addon relative to its own file (two folders up, then bin/<platform>/). Once
- * bundled, "its own file" is the bundle, so point it at the aws-crt/ folder shipped beside it. The
- * replaced text is checked, so an aws-crt upgrade that moves it fails the build instead of the device.
+ * bundled, "its own file" is the bundle in `{artifacts:decompressedPath}/<name>/`, so point it at
+ * the sibling folder the platform's addon zip unpacks to, `{artifacts:decompressedPath}/aws-crt-<platform>/`
+ * (`platformDir` is aws-crt's own `<os>-<arch>-<libc>`). On a platform conduit does not ship, aws-crt
+ * throws its "AWS CRT binary not present" error naming that folder. The replaced text is checked, so
+ * an aws-crt upgrade that moves it fails the build instead of the device.
  */
 const crtBindingPlugin: Plugin = {
   name: 'aws-crt-binding-path',
@@ -73,10 +110,11 @@ const crtBindingPlugin: Plugin = {
     build.onLoad({ filter: /aws-crt[\\/]dist[\\/]native[\\/]binding\.js$/ }, (args) => {
       const src = readFileSync(args.path, 'utf8');
       const from = "path.resolve(__dirname, '..', '..')";
-      if (src.split(from).length !== 2) {
-        throw new Error(`aws-crt binding.js no longer contains ${from}: review the bundling of the native addon`);
+      const platformDir = 'const platformDir = `${os_1.platform}-${os_1.arch}-${cRuntime}`;';
+      if (src.split(from).length !== 2 || src.indexOf(platformDir) < 0 || src.indexOf(platformDir) > src.indexOf(from)) {
+        throw new Error(`aws-crt binding.js no longer contains ${platformDir} and then ${from}: review the bundling of the native addon`);
       }
-      return { contents: src.replace(from, "path.resolve(__dirname, 'aws-crt')"), loader: 'js' };
+      return { contents: src.replace(from, "path.resolve(__dirname, '..', 'aws-crt-' + platformDir)"), loader: 'js' };
     });
   },
 };
@@ -89,7 +127,11 @@ async function bundle(entry: string, outDir: string): Promise<void> {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
+    // The map lets `node --enable-source-maps` print stack traces in the TypeScript sources' files
+    // and lines. It needs the mappings only: the sources' text (sourcesContent, 9 of the collector's
+    // 13 MB of map) is left out, so a device never receives conduit's and its dependencies' sources.
     sourcemap: 'linked',
+    sourcesContent: false,
     minify: false,
     legalComments: 'linked',
     logLevel: 'silent',
@@ -103,14 +145,12 @@ async function bundle(entry: string, outDir: string): Promise<void> {
   }
 }
 
-function copyCrtBinaries(outDir: string): void {
+/** Lays out one platform's addon as aws-crt's binding looks for it: `bin/<platform>/aws-crt-nodejs.node`. */
+function copyCrtBinary(platform: CrtPlatform, outDir: string): void {
   const crtRoot = dirname(require.resolve('aws-crt/package.json', { paths: [REPO_ROOT] }));
-  for (const platform of CRT_PLATFORMS) {
-    const from = join(crtRoot, 'dist', 'bin', platform, 'aws-crt-nodejs.node');
-    const to = join(outDir, 'aws-crt', 'bin', platform, 'aws-crt-nodejs.node');
-    mkdirSync(dirname(to), { recursive: true });
-    copyFileSync(from, to);
-  }
+  const to = join(outDir, 'bin', platform, 'aws-crt-nodejs.node');
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(join(crtRoot, 'dist', 'bin', platform, 'aws-crt-nodejs.node'), to);
 }
 
 function zipFolder(folder: string, zipPath: string): void {
@@ -146,17 +186,20 @@ export async function buildComponent(opts: {
   const recipeOut = join(opts.outDir, 'recipes', `${name}-${version}.yaml`);
   mkdirSync(dirname(recipeOut), { recursive: true });
   writeFileSync(recipeOut, recipeText);
-  for (const zipName of zipArtifacts(recipe)) {
-    const entry = join(opts.componentsRoot, zipName, 'src', 'index.ts');
+  const { bundles, platforms } = zipArtifacts(recipe);
+  const zipUp = (kind: BuiltComponent['kind'], zipName: string, fill: (staging: string) => Promise<void> | void) => async () => {
     const staging = join(opts.outDir, 'staging', name, zipName);
     rmSync(staging, { recursive: true, force: true });
-    await bundle(entry, staging);
-    copyCrtBinaries(staging);
+    mkdirSync(staging, { recursive: true });
+    await fill(staging);
     const zipPath = join(opts.outDir, 'artifacts', name, version, `${zipName}.zip`);
     mkdirSync(dirname(zipPath), { recursive: true });
     zipFolder(staging, zipPath);
-    built.push({ componentName: name, componentVersion: version, recipePath: recipeOut, zipPath, zipBytes: statSync(zipPath).size });
-  }
+    built.push({ componentName: name, componentVersion: version, recipePath: recipeOut, kind, zipPath, zipBytes: statSync(zipPath).size });
+  };
+  // Bundles first: callers that build one component take the first entry.
+  for (const zipName of bundles) await zipUp('bundle', zipName, (staging) => bundle(join(opts.componentsRoot, zipName, 'src', 'index.ts'), staging))();
+  for (const platform of platforms) await zipUp('native', crtZipName(platform), (staging) => copyCrtBinary(platform, staging))();
   return built;
 }
 

@@ -13,8 +13,10 @@ export interface BuiltFixture extends BuiltComponent {
 
 async function buildInto(prefix: string, recipe: string, componentsRoot: string): Promise<BuiltFixture> {
   const outDir = mkdtempSync(join(tmpdir(), prefix));
-  const [built] = await buildComponent({ recipePath: join(REPO_ROOT, recipe), componentsRoot: join(REPO_ROOT, componentsRoot), outDir });
-  return { ...built!, artifactDir: join(outDir, 'artifacts'), outDir };
+  const all = await buildComponent({ recipePath: join(REPO_ROOT, recipe), componentsRoot: join(REPO_ROOT, componentsRoot), outDir });
+  const built = all.find((b) => b.kind === 'bundle');
+  if (!built) throw new Error(`${recipe} names no component bundle`);
+  return { ...built, artifactDir: join(outDir, 'artifacts'), outDir };
 }
 
 /** The probe fixture component (test/fixtures/probe). */

@@ -93,10 +93,12 @@ test('the token exchange role reads the one secret and writes the one delivery s
   assert.deepEqual(resourcesOf('firehose:PutRecordBatch'), [`arn:aws:firehose:eu-west-1:111122223333:deliverystream/${sink.deliveryStreamName}`]);
   assert.equal(load('opcua-secret.json').Name, collector.credentialsSecretId);
   // The artifacts the role may download are exactly those the recipes name, at their versions.
-  const artifacts = ['conduit.OpcUaCollector.yaml', 'conduit.FirehoseSink.yaml'].map((f) => {
+  const artifacts = ['conduit.OpcUaCollector.yaml', 'conduit.FirehoseSink.yaml'].flatMap((f) => {
     const r = recipe(f);
-    return `${r.ComponentName}/${r.ComponentVersion}/${r.Manifests[0].Artifacts[0].URI.split('/').at(-1)}`;
+    const files = new Set<string>(r.Manifests.flatMap((m: { Artifacts: { URI: string }[] }) => m.Artifacts.map((a) => a.URI.split('/').at(-1)!)));
+    return [...files].map((file) => `${r.ComponentName}/${r.ComponentVersion}/${file}`);
   });
+  assert.equal(artifacts.length, 6, 'two bundles and each one\'s two aws-crt binaries');
   assert.deepEqual(resourcesOf('s3:GetObject').map((r) => r.split('/').slice(1).join('/')).sort(), artifacts.sort());
 });
 

@@ -132,10 +132,14 @@ test('the recipe: both platforms alike, Run and Shutdown, HARD TES dependency, e
   );
   const [amd64, arm64] = RECIPE.Manifests;
   assert.deepEqual(arm64.Lifecycle, amd64.Lifecycle);
-  assert.deepEqual(arm64.Artifacts, amd64.Artifacts);
+  // One bundle for both; each manifest downloads only its own architecture's aws-crt binary.
+  assert.deepEqual(arm64.Artifacts, [amd64.Artifacts[0], { URI: 's3://BUCKET_NAME/conduit.FirehoseSink/0.1.0/aws-crt-linux-arm64-glibc.zip', Unarchive: 'ZIP' }]);
   assert.equal(amd64.Lifecycle.Run, 'node --enable-source-maps {artifacts:decompressedPath}/firehose-sink/index.js');
   assert.equal(amd64.Lifecycle.Shutdown.Timeout, 15);
-  assert.deepEqual(amd64.Artifacts, [{ URI: 's3://BUCKET_NAME/conduit.FirehoseSink/0.1.0/firehose-sink.zip', Unarchive: 'ZIP' }]);
+  assert.deepEqual(amd64.Artifacts, [
+    { URI: 's3://BUCKET_NAME/conduit.FirehoseSink/0.1.0/firehose-sink.zip', Unarchive: 'ZIP' },
+    { URI: 's3://BUCKET_NAME/conduit.FirehoseSink/0.1.0/aws-crt-linux-x64-glibc.zip', Unarchive: 'ZIP' },
+  ]);
   const ac = DEFAULT_CONFIGURATION.accessControl;
   assert.deepEqual(ac['aws.greengrass.ipc.pubsub'], {
     'conduit.FirehoseSink:pubsub:1': { policyDescription: ac['aws.greengrass.ipc.pubsub']['conduit.FirehoseSink:pubsub:1'].policyDescription, operations: ['aws.greengrass#SubscribeToTopic'], resources: [DEFAULT_PUT_TOPIC] },

@@ -360,11 +360,15 @@ test('the recipe: identity, manifests, lifecycle, artifact and IPC policy', () =
   );
   const [amd64, arm64] = RECIPE.Manifests;
   assert.deepEqual(arm64.Lifecycle, amd64.Lifecycle);
-  assert.deepEqual(arm64.Artifacts, amd64.Artifacts);
+  // One bundle for both; each manifest downloads only its own architecture's aws-crt binary.
+  assert.deepEqual(arm64.Artifacts, [amd64.Artifacts[0], { URI: 's3://BUCKET_NAME/conduit.OpcUaCollector/0.1.0/aws-crt-linux-arm64-glibc.zip', Unarchive: 'ZIP' }]);
   assert.equal(amd64.Lifecycle.Run, 'node --enable-source-maps {artifacts:decompressedPath}/opcua-collector/index.js');
   assert.equal(amd64.Lifecycle.Shutdown.Timeout, 15);
   assert.equal(amd64.Lifecycle.Setenv, undefined);
-  assert.deepEqual(amd64.Artifacts, [{ URI: 's3://BUCKET_NAME/conduit.OpcUaCollector/0.1.0/opcua-collector.zip', Unarchive: 'ZIP' }]);
+  assert.deepEqual(amd64.Artifacts, [
+    { URI: 's3://BUCKET_NAME/conduit.OpcUaCollector/0.1.0/opcua-collector.zip', Unarchive: 'ZIP' },
+    { URI: 's3://BUCKET_NAME/conduit.OpcUaCollector/0.1.0/aws-crt-linux-x64-glibc.zip', Unarchive: 'ZIP' },
+  ]);
   const mqtt = DEFAULT_CONFIGURATION.accessControl['aws.greengrass.ipc.mqttproxy'];
   assert.deepEqual(Object.keys(DEFAULT_CONFIGURATION.accessControl), ['aws.greengrass.ipc.mqttproxy', 'aws.greengrass.ipc.pubsub']);
   assert.deepEqual(Object.keys(mqtt), ['conduit.OpcUaCollector:mqttproxy:1']);
