@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { LocalIpcServer } from '../harness/ipc/server';
 import { buildCollector, buildProbe, type BuiltFixture } from '../harness/fixtures';
 import { CRT_PLATFORMS, REPO_ROOT, crtZipName } from '../../scripts/build';
+import { yamlVersionProblems } from '../harness/gdk/recipe-yaml';
 
 /** The aws-crt platform of this machine, as conduit ships it (glibc Linux). */
 const HOST_PLATFORM = CRT_PLATFORMS.find((p) => p === `${process.platform}-${process.arch}-glibc`);
@@ -46,6 +47,10 @@ function files(root: string): string[] {
   walk(root);
   return out.sort();
 }
+
+test('the built recipe reads the same under YAML 1.1 (gdk) and YAML 1.2', () => {
+  assert.deepEqual(yamlVersionProblems(readFileSync(probe.recipePath, 'utf8')), []);
+});
 
 test('the bundle zip holds no native binary; each aws-crt zip holds exactly its platform\'s', () => {
   const entries = new AdmZip(probe.zipPath).getEntries().map((e) => e.entryName).sort();

@@ -10,10 +10,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { REPO_ROOT } from '../../scripts/build';
+import { projectRecipe } from '../../scripts/gdk-build';
 import { caseCollidingKeys, yamlVersionProblems } from '../harness/gdk/recipe-yaml';
 
 /** gdk-cli consts.MAX_RECIPE_FILE_SIZE_BYTES: publish refuses a larger recipe. */
@@ -27,6 +29,19 @@ function gdkProjects(): string[] {
   }
   return dirs;
 }
+
+test("the build finds the project's recipe as gdk does: exactly one of recipe.json and recipe.yaml, links resolved", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-gdk-project-'));
+  try {
+    assert.throws(() => projectRecipe(dir), /exactly one of recipe.json and recipe.yaml.*found 0/);
+    symlinkSync(join(REPO_ROOT, 'recipes', 'conduit.FirehoseSink.yaml'), join(dir, 'recipe.yaml'));
+    assert.equal(projectRecipe(dir), join(REPO_ROOT, 'recipes', 'conduit.FirehoseSink.yaml'));
+    writeFileSync(join(dir, 'recipe.json'), '{}');
+    assert.throws(() => projectRecipe(dir), /found 2/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('every component in recipes/ has exactly one gdk project', () => {
   const names = gdkProjects().map((d) => Object.keys(JSON.parse(readFileSync(join(d, 'gdk-config.json'), 'utf8')).component)[0]);
