@@ -15,6 +15,8 @@ export interface SchemaLike {
   exclusiveMinimum?: number;
   exclusiveMaximum?: number;
   patternErrorMessage?: string;
+  /** The fix when a list or text is longer than its bound allows (e.g. the tag count). */
+  limitErrorMessage?: string;
   properties?: Record<string, SchemaLike>;
 }
 
@@ -78,6 +80,29 @@ function range(s: SchemaLike): string {
   if (lo) return `${kind} ${lo.incl ? 'of at least' : 'above'} ${lo.v}`;
   if (hi) return `${kind} ${hi.incl ? 'of at most' : 'below'} ${hi.v}`;
   return kind;
+}
+
+/** What the value was, for a type error: ` (got the text "100")`. Short values only. */
+function gotType(v: unknown): string {
+  if (typeof v === 'string') return v.length <= 40 ? ` (got the text ${JSON.stringify(v)})` : ' (got text)';
+  if (typeof v === 'number' || typeof v === 'boolean') return ` (got ${String(v)})`;
+  if (Array.isArray(v)) return ' (got a list)';
+  if (typeof v === 'object' && v !== null) return ' (got an object)';
+  return '';
+}
+
+/**
+ * The fix for a value written in the wrong JSON type that reads right to a person: "100" for a
+ * number, "true" for a boolean, 12 for a text. Values are never coerced (a configuration is a
+ * security artifact), so the fix says how to write it.
+ */
+function quoting(want: string, v: unknown): string | undefined {
+  if ((want === 'integer' || want === 'number') && typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) {
+    return `write the number without quotes: ${Number(v)}`;
+  }
+  if (want === 'boolean' && (v === 'true' || v === 'false' || v === 0 || v === 1)) return `write true or false without quotes`;
+  if (want === 'string' && (typeof v === 'number' || typeof v === 'boolean')) return `write it as text, in quotes: "${String(v)}"`;
+  return undefined;
 }
 
 const norm = (k: string) => k.toLowerCase().replace(/[-_\s.[\]]/g, '');
@@ -152,7 +177,7 @@ export function issueTranslator(o: IssueTranslatorOptions): IssueTranslator {
       case 'type': {
         const want = TYPE_WORDS[String(p.type)] ?? String(p.type);
         const reset = s?.default !== undefined ? ' (or remove it to use the default)' : '';
-        return { path: e.instancePath, message: `must be ${want}`, fix: `set it to ${want}${example(s)}${reset}` };
+        return { path: e.instancePath, message: `must be ${want}${gotType(e.data)}`, fix: `${quoting(String(p.type), e.data) ?? `set it to ${want}${example(s)}`}${reset}` };
       }
       case 'enum': {
         const values = (s?.enum ?? []).map((v) => JSON.stringify(v)).join(', ');
@@ -170,6 +195,14 @@ export function issueTranslator(o: IssueTranslatorOptions): IssueTranslator {
         return { path: e.instancePath, message: `is longer than ${String(p.limit)} characters`, fix: `shorten it to at most ${String(p.limit)} characters` };
       case 'pattern':
         return { path: e.instancePath, message: 'has characters or a form that is not allowed', fix: s?.patternErrorMessage ?? `see ${o.docs}` };
+      case 'maxItems': {
+        const n = Array.isArray(e.data) ? e.data.length : undefined;
+        return {
+          path: e.instancePath,
+          message: `has ${n ?? 'more'} entries, more than the ${String(p.limit)} allowed`,
+          fix: s?.limitErrorMessage ?? `remove entries to at most ${String(p.limit)}`,
+        };
+      }
       case 'minItems':
         return { path: e.instancePath, message: `needs at least ${String(p.limit)} entr${p.limit === 1 ? 'y' : 'ies'}`, fix: `add one${example(s)}` };
       case 'uniqueItems':

@@ -25,5 +25,5 @@ export {
 } from './batch-encoder';
 export { type DroppedMessage, Outbox, type OutboxConfig, type OutboxCounters, type OutboxMessage, type QueuedMessage } from './outbox';
 export { IOT_CORE_PUBLISHES_PER_SECOND, RateBudget, type RateBudgetConfig } from './rate-budget';
-export { MAX_TOPIC_BYTES, MAX_TOPIC_SLASHES, type TopicValues, expandTopic, topicProblem } from './topics';
+export { MAX_TOPIC_BYTES, MAX_TOPIC_SLASHES, type TopicValues, expandTopic, topicIssue, topicProblem } from './topics';
 export { type MappingInput, type MappingPart, type MappingTag, buildMappingMessages, mappingPartTopic } from './mapping-message';

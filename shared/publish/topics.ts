@@ -5,7 +5,7 @@
 
 import { PublishConfigError } from './errors';
 
-/** IoT Core's longest topic, UTF-8 bytes (docs.aws.amazon.com/general/latest/gr/iot-core.html). */
+/** IoT Core's longest topic, UTF-8 bytes, not counting a Basic Ingest prefix (docs.aws.amazon.com/general/latest/gr/iot-core.html). */
 export const MAX_TOPIC_BYTES = 256;
 /** IoT Core's most forward slashes in a topic, not counting a Basic Ingest `$aws/rules/<rule>/` prefix. */
 export const MAX_TOPIC_SLASHES = 7;
@@ -44,21 +44,41 @@ export function expandTopic(template: string, values: TopicValues, field = 'publ
 
 /** Why `topic` cannot be published to, or undefined when it can. */
 export function topicProblem(topic: string): string | undefined {
-  if (topic.length === 0) return 'is empty';
-  if (/[{}]/.test(topic)) return 'has an unmatched { or }';
-  if (/[+#]/.test(topic)) return 'contains an MQTT wildcard (+ or #)';
-  if (topic.includes('\u0000')) return 'contains NUL';
-  const bytes = Buffer.byteLength(topic, 'utf8');
-  if (bytes > MAX_TOPIC_BYTES) return `is ${bytes} bytes, more than ${MAX_TOPIC_BYTES}`;
+  return topicIssue(topic)?.message;
+}
+
+/** C0 and C1 control characters and DEL: legal in MQTT but never in a topic an operator means. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * The one topic rule of every conduit component, for a topic published to AWS IoT Core through the
+ * nucleus: what is wrong and how to fix it, or undefined. It copies the nucleus's
+ * IotCoreTopicValidator (no wildcard in a publish topic; at most 7 slashes and 256 characters in the
+ * effective topic, i.e. without a Basic Ingest `$aws/rules/<rule>/` prefix), and is stricter where
+ * IoT Core is: 256 UTF-8 *bytes*, no other `$` topic, no empty level, no control character.
+ */
+export function topicIssue(topic: string): { message: string; fix: string } | undefined {
+  const example = 'e.g. conduit/{thingName}/telemetry';
+  if (topic.length === 0) return { message: 'is empty', fix: `name a topic, ${example}` };
+  if (/[{}]/.test(topic)) return { message: 'has an unmatched { or }', fix: 'write placeholders as {thingName}, {site} or {area}' };
+  if (/[+#]/.test(topic)) return { message: 'contains an MQTT wildcard (+ or #), which only subscriptions may use', fix: `name one topic, ${example}` };
+  if (topic.includes('\u0000')) return { message: 'contains NUL', fix: 'remove it' };
+  if (CONTROL.test(topic)) return { message: 'contains a control character', fix: 'remove it' };
   let rest = topic;
   if (topic.startsWith('$')) {
     const ingest = BASIC_INGEST.exec(topic);
-    if (ingest === null) return 'starts with $, reserved for AWS IoT (only Basic Ingest $aws/rules/<rule>/… is allowed)';
+    if (ingest === null) {
+      return { message: 'starts with $, reserved for AWS IoT\'s own topics (only Basic Ingest $aws/rules/<rule>/… is allowed)', fix: `start it with your own prefix, ${example}` };
+    }
     rest = topic.slice(ingest[0].length);
-    if (rest.length === 0) return 'has no topic after the Basic Ingest prefix';
+    if (rest.length === 0) return { message: 'has no topic after the Basic Ingest prefix', fix: 'add the topic after $aws/rules/<rule>/' };
   }
+  const bytes = Buffer.byteLength(rest, 'utf8');
+  if (bytes > MAX_TOPIC_BYTES) return { message: `is ${bytes} bytes, more than ${MAX_TOPIC_BYTES} (the AWS IoT Core limit)`, fix: 'shorten it' };
   const levels = rest.split('/');
-  if (levels.some((l) => l.length === 0)) return 'has an empty level (a leading, trailing or double /)';
-  if (levels.length - 1 > MAX_TOPIC_SLASHES) return `has ${levels.length - 1} slashes, more than ${MAX_TOPIC_SLASHES}`;
+  if (levels.some((l) => l.length === 0)) return { message: 'has an empty level (a leading, trailing or double /)', fix: 'remove the extra /' };
+  if (levels.length - 1 > MAX_TOPIC_SLASHES) {
+    return { message: `has ${levels.length - 1} slashes, more than ${MAX_TOPIC_SLASHES} (the AWS IoT Core limit)`, fix: `use at most ${MAX_TOPIC_SLASHES + 1} levels` };
+  }
   return undefined;
 }

@@ -40,9 +40,9 @@ const localTopic = (description: string, dflt: string) => ({
   minLength: 1,
   maxLength: 256,
   // Greengrass refuses to publish to a topic with a wildcard, and the recipe's accessControl names
-  // these topics exactly.
-  pattern: '^[^+#*]+$',
-  patternErrorMessage: `name one topic, without the wildcards + # or *, e.g. ${dflt}`,
+  // these topics exactly; control characters are never part of a topic an operator means.
+  pattern: '^[^+#*\\u0000-\\u001f\\u007f-\\u009f]+$',
+  patternErrorMessage: `name one topic, without the wildcards + # or * and without control characters, e.g. ${dflt}`,
   examples: [dflt],
 });
 
@@ -50,7 +50,7 @@ export const SINK_CONFIG_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'conduit.FirehoseSink configuration',
   description:
-    'Configuration of the conduit Firehose sink (AWS IoT Greengrass v2 component): records handed over local publish/subscribe are spooled on disk and delivered to Amazon Data Firehose. Numbers may be given as numbers or as strings ("100"). A key set to null is treated as absent. See docs/firehose-sink.md.',
+    'Configuration of the conduit Firehose sink (AWS IoT Greengrass v2 component): records handed over local publish/subscribe are spooled on disk and delivered to Amazon Data Firehose. Values are taken literally: numbers are JSON numbers (not "100"). A key set to null is treated as absent. See docs/firehose-sink.md.',
   type: 'object',
   additionalProperties: false,
   required: ['deliveryStreamName'],
@@ -58,6 +58,7 @@ export const SINK_CONFIG_SCHEMA = {
     deliveryStreamName: {
       type: 'string',
       description: "Name of the Firehose stream (Direct PUT) records go to. The core device's token exchange role needs firehose:PutRecordBatch on it.",
+      maxLength: 64,
       pattern: STREAM_NAME_PATTERN,
       patternErrorMessage: 'use the Firehose stream name: 1 to 64 letters, digits and _ . - (not its ARN), e.g. conduit-bursts',
       examples: ['conduit-bursts'],
@@ -65,6 +66,7 @@ export const SINK_CONFIG_SCHEMA = {
     region: {
       type: 'string',
       description: 'AWS Region of the Firehose stream. Default: the Region the nucleus runs in (AWS_REGION).',
+      maxLength: 32,
       pattern: REGION_PATTERN,
       patternErrorMessage: 'set it to a Region code, e.g. eu-central-1',
       examples: ['eu-central-1'],
@@ -120,6 +122,8 @@ export const SINK_CONFIG_SCHEMA = {
           description: 'AWS IoT Core topic of the metrics; {thingName} is replaced. Keep it in step with the accessControl resource.',
           default: 'conduit/{thingName}/sink/metrics',
           minLength: 1,
+          // Characters; the 256 UTF-8 bytes AWS IoT Core allows are checked by the topic rules.
+          maxLength: 256,
           examples: ['conduit/{thingName}/sink/metrics'],
         },
         intervalSec: int('How often metrics are published, seconds.', 1, 3_600, 60),

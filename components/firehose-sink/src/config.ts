@@ -1,10 +1,12 @@
 // parseSinkConfig: the only way from the component's raw Greengrass configuration to a SinkConfig.
-// ajv checks the structure against config-schema.ts (coercing "100" to 100, filling defaults); the
-// rules below check what spans keys. Every problem is reported at once, each with its JSON path
+// shared/config-strict.ts copies it (own keys only, finite numbers, well-formed text), ajv checks
+// the structure against config-schema.ts without coercing any type and fills defaults; the rules
+// below check what spans keys. Every problem is reported at once, each with its JSON path
 // and a fix, and nothing partial is ever returned.
 import Ajv from 'ajv';
 import { byPath, issueTranslator } from '../../../shared/config-issues';
-import { topicProblem } from '../../../shared/publish';
+import { strictCopy } from '../../../shared/config-strict';
+import { topicIssue } from '../../../shared/publish';
 import type { LogLevel } from '../../../shared/edge/logger';
 import { MIN_SEGMENTS_PER_SPOOL, SINK_CONFIG_SCHEMA, sinkConfigSchemaPaths } from './config-schema';
 import { ConfigError, type ConfigIssue } from './errors';
@@ -23,9 +25,10 @@ export interface SinkConfig {
 }
 
 // Compiled once, at module load: everything expensive happens once.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, verbose: true, strict: true });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, verbose: true, strict: true });
 // An annotation for editors; the parser uses it as the fix of a pattern error.
 ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
+ajv.addKeyword({ keyword: 'limitErrorMessage', schemaType: 'string' });
 const validate = ajv.compile(SINK_CONFIG_SCHEMA);
 const translate = issueTranslator({ schemaPaths: sinkConfigSchemaPaths(), docs: 'docs/firehose-sink.md', hiddenKeys: new Set(['accessControl']) });
 
@@ -41,9 +44,9 @@ export function parseSinkConfig(raw: unknown, env: { defaultRegion?: string } = 
     throw new ConfigError([{ path: '', message: 'must be an object', fix: 'give the component a configuration object with at least deliveryStreamName; see docs/firehose-sink.md' }]);
   }
   // A copy without nulls: ajv fills defaults in place, and a null means "absent" in a Greengrass merge.
-  const doc = JSON.parse(JSON.stringify(raw, (_k, v) => (v === null ? undefined : v))) as Obj;
+  const { doc, issues: strictIssues } = strictCopy(raw, 'docs/firehose-sink.md') as { doc: Obj; issues: ConfigIssue[] };
   validate(doc);
-  const structural = (validate.errors ?? []).map(translate.toIssue);
+  const structural = [...strictIssues, ...(validate.errors ?? []).map(translate.toIssue)];
   const refused = new Set(structural.map((i) => i.path));
   const issues = [...structural, ...checkRules(doc, refused, env)];
   const seen = new Set<string>();
@@ -94,8 +97,10 @@ function checkRules(doc: Obj, refused: Set<string>, env: { defaultRegion?: strin
   const metrics = isObj(doc.metrics) ? doc.metrics : {};
   if (ok('/metrics/topic') && typeof metrics.topic === 'string') {
     const unknown = [...metrics.topic.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]).filter((p) => p !== 'thingName');
-    const problem = unknown.length > 0 ? `has the unknown placeholder {${unknown[0]}}` : topicProblem(metrics.topic.replace(/\{thingName\}/g, 'thing'));
-    if (problem) out.push({ path: '/metrics/topic', message: problem, fix: 'name one AWS IoT Core topic; {thingName} is the only placeholder, e.g. conduit/{thingName}/sink/metrics' });
+    // The longest thing name (128 bytes) stands in for {thingName}: the topic must fit on every gateway of the fleet.
+    const issue = unknown.length > 0 ? undefined : topicIssue(metrics.topic.replace(/\{thingName\}/g, 'x'.repeat(128)));
+    if (unknown.length > 0) out.push({ path: '/metrics/topic', message: `has the unknown placeholder {${unknown[0]}}`, fix: 'name one AWS IoT Core topic; {thingName} is the only placeholder, e.g. conduit/{thingName}/sink/metrics' });
+    else if (issue) out.push({ path: '/metrics/topic', message: issue.message, fix: issue.fix.replace('conduit/{thingName}/telemetry', 'conduit/{thingName}/sink/metrics') });
   }
   return out;
 }

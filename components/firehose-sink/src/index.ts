@@ -4,6 +4,7 @@
 // RUNNING, applies configuration updates live (live-config.ts), and on SIGTERM stops taking records
 // and lets the call in flight finish within the recipe's Shutdown timeout. Record data is never
 // logged: only ids and sizes.
+import { issuesForLog } from '../../../shared/config-error';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Backoff } from '../../../shared/backoff';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
         if (live) return live.validate(deploymentId, proposed);
         const verdict = validateSinkConfig(proposed, parse);
         if (verdict.status === 'ACCEPTED') return { status: 'ACCEPTED' };
-        logger.warn({ deploymentId, issues: verdict.issues }, 'configuration update validated: REJECTED; the running configuration stays');
+        logger.warn({ deploymentId, ...issuesForLog(verdict.issues) }, 'configuration update validated: REJECTED; the running configuration stays');
         return { status: 'REJECTED', message: verdict.message };
       },
       () => (live ? live.changed() : (changedBeforeRunning = true)),
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
   try {
     config = parse(await ipc.getConfiguration());
   } catch (e) {
-    if (e instanceof ConfigError) return fail('invalid configuration', { issues: e.issues });
+    if (e instanceof ConfigError) return fail('invalid configuration', issuesForLog(e.issues));
     return fail(`cannot read the configuration: ${describeIpcError(e)}`);
   }
   logger.setLevel(config.logLevel);

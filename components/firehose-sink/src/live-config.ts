@@ -14,7 +14,7 @@
 //     a retry, and the new one resumes. Records never leave the spool for this, so none is lost.
 // An applied configuration that does not parse (the nucleus applies anyway when the sink did not
 // answer the validation in time) is not used: the ERROR names every problem and the old one stays.
-import { validityReport } from '../../../shared/config-error';
+import { validityReport, issuesForLog } from '../../../shared/config-error';
 import { describeIpcError, type LocalSubscription } from '../../../shared/edge/greengrass-ipc';
 import type { LogLevel } from '../../../shared/edge/logger';
 import type { SinkConfig } from './config';
@@ -111,7 +111,7 @@ export class SinkLiveConfig {
       return { status: 'ACCEPTED' };
     }
     this.counts.rejected++;
-    this.o.logger.warn({ deploymentId, issues: verdict.issues }, 'configuration update validated: REJECTED; the running configuration stays');
+    this.o.logger.warn({ deploymentId, ...issuesForLog(verdict.issues) }, 'configuration update validated: REJECTED; the running configuration stays');
     return { status: 'REJECTED', message: verdict.message };
   }
 

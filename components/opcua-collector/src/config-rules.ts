@@ -1,19 +1,16 @@
 // The collector configuration's rules that span several keys or need code (NodeId and URL syntax,
-// certificates, topic limits). They run on the document after ajv has coerced it and filled the
+// certificates, topic limits). They run on the document after ajv has checked it and filled the
 // defaults, and also when ajv found problems, so that one pass reports everything: every check
 // therefore looks at a value's type before using it and skips what the schema already reported.
 import { X509Certificate } from 'node:crypto';
 import type { ConfigIssue } from './errors';
+import { topicIssue } from '../../../shared/publish/topics';
 import {
   PUBLISHING_INTERVAL_MAX_MS,
   PUBLISHING_INTERVAL_RECOMMENDED_MAX_MS,
   PUBLISHING_INTERVAL_RECOMMENDED_MIN_MS,
 } from './config-schema';
 
-/** AWS IoT Core: at most 7 slashes in a topic (8 levels), Basic Ingest's `$aws/rules/x/` excepted. */
-export const IOT_TOPIC_MAX_SLASHES = 7;
-/** AWS IoT Core: a topic is at most 256 bytes of UTF-8. */
-export const IOT_TOPIC_MAX_BYTES = 256;
 /** AWS IoT Core: a thing name is at most 128 bytes; topics are checked with the longest one. */
 export const IOT_THING_NAME_MAX_BYTES = 128;
 /** The placeholders a topic template may hold. */
@@ -339,6 +336,7 @@ function checkBurst(burst: Obj, add: Add): void {
   for (const key of ['sinkTopic', 'sinkAckTopic'] as const) {
     const t = str(burst[key]);
     if (t !== undefined && /[*+#]/.test(t)) add(`/burst/${key}`, 'holds a wildcard (*, + or #)', 'name one topic, e.g. conduit/firehose-sink/put');
+    else if (t !== undefined && /[\u0000-\u001f\u007f-\u009f]/.test(t)) add(`/burst/${key}`, 'contains a control character', 'remove it');
   }
   if (str(burst.sinkTopic) !== undefined && burst.sinkTopic === burst.sinkAckTopic) {
     add('/burst/sinkAckTopic', 'is the same topic as burst.sinkTopic', 'use the sink\'s ackTopic, e.g. conduit/firehose-sink/ack');
@@ -378,16 +376,11 @@ function checkTopic(template: string, path: string, site: string, area: string, 
     add(path, `has unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((p) => `{${p}}`).join(', ')}`, fix('use only {thingName}, {site} and {area}'));
     return;
   }
+  // The longest thing name stands in for {thingName}: a topic that fits for one gateway of the
+  // fleet and not for another would fail only there. The rule is the shared one (both components).
   const filled = template.replace(/\{thingName\}/g, 'x'.repeat(IOT_THING_NAME_MAX_BYTES)).replace(/\{site\}/g, site).replace(/\{area\}/g, area);
-  if (/[{}]/.test(filled)) add(path, 'has an unmatched { or }', fix('write placeholders as {thingName}, {site} or {area}'));
-  else if (/[+#]/.test(template)) add(path, 'holds the wildcard + or #, which only subscriptions may use', fix('name one topic'));
-  else if (template.startsWith('$')) add(path, 'starts with $, which AWS IoT reserves for its own topics', fix('start it with your own prefix'));
-  else if (/[\u0000-\u001f]/.test(template)) add(path, 'holds a control character', fix('remove it'));
-  else if (template.startsWith('/') || template.endsWith('/') || template.includes('//')) {
-    add(path, 'has an empty level (a leading, trailing or double /)', fix('remove the extra /'));
-  } else if ((template.match(/\//g)?.length ?? 0) > IOT_TOPIC_MAX_SLASHES) {
-    add(path, `has more than ${IOT_TOPIC_MAX_SLASHES} slashes, the AWS IoT Core limit`, fix(`use at most ${IOT_TOPIC_MAX_SLASHES + 1} levels`));
-  } else if (Buffer.byteLength(filled, 'utf8') > IOT_TOPIC_MAX_BYTES) {
-    add(path, `can exceed ${IOT_TOPIC_MAX_BYTES} bytes, the AWS IoT Core limit (counting a ${IOT_THING_NAME_MAX_BYTES}-byte thing name)`, fix('shorten it'));
-  }
+  const issue = topicIssue(filled);
+  if (issue === undefined) return;
+  const counted = issue.message.startsWith('is ') && issue.message.includes('bytes') ? ` (counting a ${IOT_THING_NAME_MAX_BYTES}-byte thing name)` : '';
+  add(path, issue.message + counted, issue.fix);
 }

@@ -21,6 +21,26 @@ export const MIN_MESSAGE_BYTES = 1_024;
 export const IOT_MAX_PUBLISHES_PER_SECOND = 100;
 /** Longest rms window, ms (one day), as the RmsWindow stage accepts. */
 export const MAX_WINDOW_MS = 86_400_000;
+/**
+ * Most tags one collector takes: the scale it is benchmarked at (10,000 tags at 100 ms on one
+ * 2-core gateway, test/bench/README.md). A larger plant is split across gateways (docs/deployment.md).
+ */
+export const MAX_TAGS = 10_000;
+/** Largest magnitude of a threshold, deadband or range: beyond 2^53 a double no longer holds every integer. */
+export const MAX_VALUE_MAGNITUDE = Number.MAX_SAFE_INTEGER;
+/** Longest OPC UA NodeId text accepted (a string identifier with a namespace URI). */
+export const MAX_NODE_ID_CHARS = 4_096;
+/** Longest PEM certificate entry (a 16,384-bit RSA certificate with a long chain is far below). */
+export const MAX_PEM_CHARS = 16_384;
+
+const value = (description: string, examples: number[], extra: Record<string, number> = {}) => ({
+  type: 'number',
+  description,
+  minimum: -MAX_VALUE_MAGNITUDE,
+  maximum: MAX_VALUE_MAGNITUDE,
+  examples,
+  ...extra,
+});
 
 const ms = (description: string, minimum: number, maximum: number, dflt?: number) => ({
   type: 'integer',
@@ -35,6 +55,8 @@ const topic = (description: string, dflt: string) => ({
   description,
   default: dflt,
   minLength: 1,
+  // Characters; the 256 UTF-8 bytes AWS IoT Core allows are checked by the topic rules.
+  maxLength: 256,
   examples: [dflt],
 });
 
@@ -45,7 +67,7 @@ export const COLLECTOR_CONFIG_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'conduit.OpcUaCollector configuration',
   description:
-    'Configuration of the conduit OPC UA collector (AWS IoT Greengrass v2 component). Numbers may be given as numbers or as strings ("100"). A key set to null is treated as absent. See docs/configuration.md.',
+    'Configuration of the conduit OPC UA collector (AWS IoT Greengrass v2 component). Values are taken literally: numbers are JSON numbers (not "100"), booleans are true or false (not "true"). A key set to null is treated as absent. See docs/configuration.md.',
   type: 'object',
   additionalProperties: false,
   required: ['endpointUrl', 'credentialsSecretId', 'site', 'area', 'mappingVersion', 'tags'],
@@ -54,13 +76,15 @@ export const COLLECTOR_CONFIG_SCHEMA = {
       type: 'string',
       description: 'OPC UA endpoint of the plant server: opc.tcp://host:port[/path]. The collector only reads from it.',
       minLength: 1,
+      maxLength: 1_024,
       examples: ['opc.tcp://plc.plant.local:4840'],
     },
     allowedEndpoints: {
       type: 'array',
       description:
         "The OPC UA servers this gateway may ever connect to, as host:port (the OT network team's firewall allowlist). When set, an endpointUrl outside it is refused, at start and in a live update. Empty: no restriction.",
-      items: { type: 'string', minLength: 3, examples: ['plc.plant.local:4840'] },
+      items: { type: 'string', minLength: 3, maxLength: 261, examples: ['plc.plant.local:4840'] },
+      maxItems: 256,
       uniqueItems: true,
       default: [],
     },
@@ -102,13 +126,15 @@ export const COLLECTOR_CONFIG_SCHEMA = {
           type: 'array',
           description:
             'SHA-1 thumbprints of the server certificate (DER), 40 hex digits; colons, spaces and upper case are accepted and normalized.',
-          items: { type: 'string', examples: ['3f2a9c0e5b7d41a6c8e02f9b1d4a6c3e8f0b2d71'] },
+          items: { type: 'string', maxLength: 128, examples: ['3f2a9c0e5b7d41a6c8e02f9b1d4a6c3e8f0b2d71'] },
+          maxItems: 64,
           default: [],
         },
         certificates: {
           type: 'array',
           description: 'PEM certificates, one per entry (BEGIN/END CERTIFICATE lines included): a CA that signs the server certificate, or the server certificate itself.',
-          items: { type: 'string' },
+          items: { type: 'string', maxLength: MAX_PEM_CHARS },
+          maxItems: 64,
           default: [],
         },
       },
@@ -189,8 +215,10 @@ export const COLLECTOR_CONFIG_SCHEMA = {
     },
     tags: {
       type: 'array',
-      description: 'The OPC UA variables to read and how each one is reduced before publishing. At least one.',
+      description: `The OPC UA variables to read and how each one is reduced before publishing. At least one, at most ${MAX_TAGS.toLocaleString('en-US')} per collector.`,
       minItems: 1,
+      maxItems: MAX_TAGS,
+      limitErrorMessage: `one collector carries at most ${MAX_TAGS.toLocaleString('en-US')} tags (the scale it is benchmarked at): split the plant across gateways, one configuration each (docs/deployment.md)`,
       examples: [[{ name: 'Vib01', nodeId: 'ns=3;s=Line1.Vib01', mode: 'rms' }]],
       items: {
         type: 'object',
@@ -211,6 +239,7 @@ export const COLLECTOR_CONFIG_SCHEMA = {
             type: 'string',
             description: 'OPC UA NodeId: ns=<index>;s=|i=|g=|b=<id>, or nsu=<namespace URI>;s=|i=|g=|b=<id>. Unique across tags.',
             minLength: 1,
+            maxLength: MAX_NODE_ID_CHARS,
             examples: ['ns=3;s=Line1.Vib01'],
           },
           mode: {
@@ -228,6 +257,7 @@ export const COLLECTOR_CONFIG_SCHEMA = {
                 type: 'number',
                 description: 'Deadband in engineering units: a point is sent when the value moves more than this from the last sent value.',
                 minimum: 0,
+                maximum: MAX_VALUE_MAGNITUDE,
                 examples: [0.2],
               },
               percent: {
@@ -237,16 +267,8 @@ export const COLLECTOR_CONFIG_SCHEMA = {
                 maximum: 100,
                 examples: [1],
               },
-              rangeMin: {
-                type: 'number',
-                description: "percent only: low end of the range; with rangeMax. Absent: the node's EURange is read at start.",
-                examples: [0],
-              },
-              rangeMax: {
-                type: 'number',
-                description: 'percent only: high end of the range, above rangeMin; with rangeMin.',
-                examples: [150],
-              },
+              rangeMin: value("percent only: low end of the range; with rangeMax. Absent: the node's EURange is read at start.", [0]),
+              rangeMax: value('percent only: high end of the range, above rangeMin; with rangeMin.', [150]),
             },
           },
           heartbeatMs: ms(
@@ -271,8 +293,8 @@ export const COLLECTOR_CONFIG_SCHEMA = {
                 description: 'rms: the window RMS of an rms tag; raw: every raw sample.',
                 enum: ['rms', 'raw'],
               },
-              raiseAt: { type: 'number', description: 'Raised when the value is at or above this for minDurationMs.', examples: [7.1] },
-              clearBelow: { type: 'number', description: 'Cleared when the value falls below this; at most raiseAt.', examples: [6] },
+              raiseAt: value('Raised when the value is at or above this for minDurationMs.', [7.1]),
+              clearBelow: value('Cleared when the value falls below this; at most raiseAt.', [6]),
               minDurationMs: ms('How long the value must stay at or above raiseAt before the alarm is raised, ms.', 0, 3_600_000, 0),
             },
           },
@@ -326,6 +348,7 @@ export const COLLECTOR_CONFIG_SCHEMA = {
           description: 'Statistics published per rms window; count is always published.',
           items: { type: 'string', enum: ['rms', 'min', 'max', 'mean', 'peak'] },
           minItems: 1,
+          maxItems: 5,
           uniqueItems: true,
           default: ['rms', 'peak'],
         },

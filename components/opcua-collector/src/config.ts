@@ -1,9 +1,12 @@
 // parseCollectorConfig: the only way from the component's raw Greengrass configuration to a
-// CollectorConfig. ajv checks the structure against config-schema.ts (coercing "100" and 100.0,
-// filling defaults); config-rules.ts checks what spans several keys; every problem found is
-// reported at once, each with its JSON path and a fix, and nothing partial is ever returned.
+// CollectorConfig. shared/config-strict.ts copies it (own keys only, finite numbers, well-formed
+// text), ajv checks the structure against config-schema.ts without coercing any type (a "100" is
+// not 100, a "true" not true) and fills defaults; config-rules.ts checks what spans several keys;
+// every problem found is reported at once, each with its JSON path and a fix, and nothing partial is
+// ever returned.
 import Ajv from 'ajv';
 import { byPath, issueTranslator, pointer } from '../../../shared/config-issues';
+import { strictCopy } from '../../../shared/config-strict';
 import type { AlarmSetting, CollectorConfig, DeadbandSetting, TagConfig } from './config-types';
 import { COLLECTOR_CONFIG_SCHEMA, configSchemaPaths } from './config-schema';
 import { checkRules, minQueueSize, normalizeThumbprint, type GivenKeys } from './config-rules';
@@ -13,9 +16,10 @@ import { ConfigError, type ConfigIssue } from './errors';
 export const DEFAULT_HEARTBEAT_MS = 60_000;
 
 // Compiled once: validation of a live configuration update is then a cheap call.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, verbose: true, strict: true });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, verbose: true, strict: true });
 // An annotation for editors (VS Code shows it instead of the bare pattern); we use it as the fix.
 ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
+ajv.addKeyword({ keyword: 'limitErrorMessage', schemaType: 'string' });
 const validate = ajv.compile(COLLECTOR_CONFIG_SCHEMA);
 /** Keys the nucleus keeps in the component's configuration namespace; allowed and ignored. */
 const NUCLEUS_KEYS = new Set(['accessControl']);
@@ -37,8 +41,8 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
   if (!isObj(raw)) {
     throw new ConfigError([{ path: '', message: `must be an object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'a list' : typeof raw}`, fix: 'give the component a configuration object; see docs/configuration.md' }]);
   }
-  // A copy: ajv fills defaults and coerces in place, and the caller's object stays as it was.
-  const doc = withoutNulls(raw) as Obj;
+  // A copy: ajv fills defaults in place, and the caller's object stays as it was.
+  const { doc, issues: strictIssues } = strictCopy(raw, 'docs/configuration.md') as { doc: Obj; issues: ConfigIssue[] };
   const given: GivenKeys = { securityMode: doc.securityMode !== undefined, securityPolicy: doc.securityPolicy !== undefined };
   const secretIssues = findSecretKeys(doc, '');
   const secretPaths = new Set(secretIssues.map((i) => i.path));
@@ -55,7 +59,7 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
   const semantic = checkRules(doc, given).filter((r) => !structural.some((i) => i.path.startsWith(r.path + '/')));
   // One issue per path, the most specific source first: a fix per place is what an engineer can act on.
   const seen = new Set<string>();
-  const issues = [...secretIssues, ...structural, ...semantic].filter((i) => !seen.has(i.path) && seen.add(i.path)).sort(byPath);
+  const issues = [...strictIssues, ...secretIssues, ...structural, ...semantic].filter((i) => !seen.has(i.path) && seen.add(i.path)).sort(byPath);
   if (issues.length > 0) throw new ConfigError(issues);
   return toConfig(doc);
 }
@@ -74,14 +78,6 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
     mappingVersion: config.mappingVersion,
     tags: { total: config.tags.length, ...tags },
   };
-}
-
-function withoutNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(withoutNulls);
-  if (!isObj(v)) return v;
-  const out: Obj = {};
-  for (const [k, x] of Object.entries(v)) if (x !== null && x !== undefined) out[k] = withoutNulls(x);
-  return out;
 }
 
 /** Deletes the value at a JSON pointer, if any; a list keeps its length (the entry becomes a hole). */

@@ -7,7 +7,7 @@
 import { parseCollectorConfig } from './config';
 import { diffConfig, updateProblems, type ConfigDiff } from './config-diff';
 import type { CollectorConfig } from './config-types';
-import { validityReport } from '../../../shared/config-error';
+import { validityReport, issuesForLog } from '../../../shared/config-error';
 import { ConfigError, type ConfigIssue } from './errors';
 import type { Logger } from './ports';
 
@@ -51,7 +51,7 @@ export class LiveConfig {
       return { status: 'ACCEPTED' };
     }
     this.counts.rejected++;
-    this.o.logger.warn({ deploymentId, issues }, 'configuration update validated: REJECTED; the running configuration stays');
+    this.o.logger.warn({ deploymentId, ...issuesForLog(issues) }, 'configuration update validated: REJECTED; the running configuration stays');
     return { status: 'REJECTED', message: validityReport(issues) };
   }
 
@@ -88,7 +88,7 @@ export class LiveConfig {
     if (issues.length > 0) {
       this.counts.refused++;
       this.o.logger.error(
-        { issues, mappingVersion: this.running.mappingVersion },
+        { ...issuesForLog(issues), mappingVersion: this.running.mappingVersion },
         'the applied configuration is invalid; it is NOT used: the collector keeps running with its previous configuration (correct the deployment)',
       );
       return;

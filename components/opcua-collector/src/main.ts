@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { format } from 'node:util';
 import { setErrorLogger, setWarningLogger } from 'node-opcua-debug';
 import { Backoff } from '../../../shared/backoff';
-import { validityReport } from '../../../shared/config-error';
+import { validityReport, issuesForLog } from '../../../shared/config-error';
 import { parseCollectorConfig, describeConfig } from './config';
 import { ConfigError } from './errors';
 import { reportEuRanges } from './eu-range';
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   try {
     config = parseCollectorConfig(await ipc.getConfiguration());
   } catch (e) {
-    if (e instanceof ConfigError) return fail('invalid configuration', { issues: e.issues });
+    if (e instanceof ConfigError) return fail('invalid configuration', issuesForLog(e.issues));
     return fail(`cannot read the configuration: ${describeIpcError(e)}`);
   }
   logger.setLevel(config.logLevel);

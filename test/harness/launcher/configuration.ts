@@ -35,12 +35,21 @@ export function getPath(root: JsonValue, path: string[]): JsonValue | undefined 
   return node;
 }
 
+/**
+ * The nucleus (Java, Jackson) treats every key as text: `__proto__` is a key like any other. So
+ * does this merge: it reads own properties only and defines keys instead of assigning them, so a
+ * deployment's `__proto__` key reaches the component as written (and never pollutes a prototype here).
+ */
 function deepMerge(target: JsonObject, update: JsonObject): void {
   for (const [k, v] of Object.entries(update)) {
-    const cur = target[k];
+    const cur = Object.hasOwn(target, k) ? target[k] : undefined;
     if (isObject(v) && isObject(cur)) deepMerge(cur, v);
-    else target[k] = clone(v);
+    else setOwn(target, k, clone(v));
   }
+}
+
+function setOwn(o: JsonObject, k: string, v: JsonValue): void {
+  Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
 }
 
 export function applyConfigurationUpdate(
@@ -60,7 +69,7 @@ export function applyConfigurationUpdate(
     const dflt = getPath(defaults, path);
     if (!isObject(parent)) continue;
     if (dflt === undefined) delete parent[key];
-    else parent[key] = clone(dflt);
+    else setOwn(parent, key, clone(dflt));
   }
   if (update.merge !== undefined) {
     const m = typeof update.merge === 'string' ? (JSON.parse(update.merge) as JsonValue) : update.merge;

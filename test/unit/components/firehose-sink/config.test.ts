@@ -45,14 +45,25 @@ test('the recipe DefaultConfiguration passes, and every default is filled', () =
   });
 });
 
-test('Greengrass number forms and nulls are accepted; region from the configuration wins; the input is untouched', () => {
-  const raw = { deliveryStreamName: 's', region: 'us-west-2', spool: { maxBytes: '2097152', segmentBytes: 524288.0 }, send: { lingerMs: null }, logLevel: 'debug' };
+test('numbers written as floats and nulls are accepted; region from the configuration wins; the input is untouched', () => {
+  const raw = { deliveryStreamName: 's', region: 'us-west-2', spool: { maxBytes: 2097152.0, segmentBytes: 524288.0 }, send: { lingerMs: null }, logLevel: 'debug' };
   const copy = structuredClone(raw);
   const c = parseSinkConfig(raw, ENV);
   assert.equal(c.region, 'us-west-2');
   assert.deepEqual(c.spool, { maxBytes: 2_097_152, segmentBytes: 524_288 });
   assert.equal(c.send.lingerMs, 1000);
   assert.deepEqual(raw, copy);
+});
+
+test('values are taken literally: a number in quotes is refused, with the fix', () => {
+  const issues = issuesOf({ deliveryStreamName: 's', spool: { maxBytes: '2097152' }, send: { lingerMs: true } });
+  assert.deepEqual(
+    issues.map((i) => [i.path, i.message, i.fix]),
+    [
+      ['/send/lingerMs', 'must be a whole number (got true)', 'set it to a whole number, e.g. 1000 (or remove it to use the default)'],
+      ['/spool/maxBytes', 'must be a whole number (got the text "2097152")', 'write the number without quotes: 2097152 (or remove it to use the default)'],
+    ],
+  );
 });
 
 test('every problem is reported at once, each with its path and a fix', () => {

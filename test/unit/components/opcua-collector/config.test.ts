@@ -109,22 +109,31 @@ test('defaults are filled, derived values computed, and the input left untouched
   assert.equal('accessControl' in c, false);
 });
 
-test('numbers as strings and as floats, and booleans as strings, are accepted', () => {
+test('numbers written as floats are numbers; nothing else is coerced', () => {
+  // 500.0 is how the nucleus (Jackson) may hand a number back: the same JSON number as 500.
   const raw = valid();
-  raw.sampling = { intervalMs: '100', publishingIntervalMs: 500.0, queueSize: '12.0' };
-  raw.tags[0].windowMs = '2000';
-  raw.tags[1].deadband = { percent: '0.5', rangeMin: '-20', rangeMax: 120.0 };
-  raw.publish = { qos: '0', maxMessageBytes: 65536.0 };
-  raw.allowInsecure = 'false';
-  raw.mappingVersion = 12;
+  raw.sampling = { intervalMs: 100, publishingIntervalMs: 500.0, queueSize: 12.0 };
+  raw.publish = { qos: 0, maxMessageBytes: 65536.0 };
   const c = parseCollectorConfig(raw);
   assert.deepEqual(c.sampling, { intervalMs: 100, publishingIntervalMs: 500, queueSize: 12, maxNotificationsPerPublish: 1000 });
-  assert.equal(c.tags[0]!.windowMs, 2000);
-  assert.deepEqual(c.tags[1]!.deadband, { kind: 'percent', percent: 0.5, rangeMin: -20, rangeMax: 120 });
-  assert.equal(c.publish.qos, 0);
   assert.equal(c.publish.maxMessageBytes, 65536);
-  assert.equal(c.allowInsecure, false);
-  assert.equal(c.mappingVersion, '12');
+
+  const quoted = valid();
+  quoted.sampling = { intervalMs: '100' };
+  quoted.tags[1].deadband = { percent: '0.5', rangeMin: -20, rangeMax: 120 };
+  quoted.allowInsecure = 'true';
+  quoted.mappingVersion = 12;
+  quoted.publish = { qos: true };
+  assert.deepEqual(
+    issuesOf(quoted).map((i) => [i.path, i.message, i.fix]),
+    [
+      ['/allowInsecure', 'must be true or false (got the text "true")', 'write true or false without quotes (or remove it to use the default)'],
+      ['/mappingVersion', 'must be text (got 12)', 'write it as text, in quotes: "12"'],
+      ['/publish/qos', 'must be a whole number (got true)', 'set it to a whole number, e.g. 1 (or remove it to use the default)'],
+      ['/sampling/intervalMs', 'must be a whole number (got the text "100")', 'write the number without quotes: 100 (or remove it to use the default)'],
+      ['/tags/1/deadband/percent', 'must be a number (got the text "0.5")', 'write the number without quotes: 0.5'],
+    ],
+  );
 });
 
 test('derived values: queueSize follows the intervals; securityPolicy follows securityMode None', () => {
@@ -199,7 +208,7 @@ const REJECTED: [string, Mutation, string, string][] = [
   ['deadband missing', (c) => delete c.tags[1].deadband, '/tags/1/deadband', 'absolute'],
   ['deadband with both kinds', (c) => (c.tags[1].deadband = { absolute: 1, percent: 1 }), '/tags/1/deadband', 'exactly one'],
   ['deadband with neither kind', (c) => (c.tags[1].deadband = {}), '/tags/1/deadband', 'exactly one'],
-  ['negative absolute deadband', (c) => (c.tags[1].deadband = { absolute: -1 }), '/tags/1/deadband/absolute', 'at least 0'],
+  ['negative absolute deadband', (c) => (c.tags[1].deadband = { absolute: -1 }), '/tags/1/deadband/absolute', 'between 0 and'],
   ['percent above 100', (c) => (c.tags[1].deadband = { percent: 250 }), '/tags/1/deadband/percent', 'between 0 and 100'],
   ['percent zero', (c) => (c.tags[1].deadband = { percent: 0 }), '/tags/1/deadband/percent', 'e.g. 1'],
   ['range inverted', (c) => (c.tags[1].deadband = { percent: 1, rangeMin: 10, rangeMax: 10 }), '/tags/1/deadband/rangeMax', 'above rangeMin'],
