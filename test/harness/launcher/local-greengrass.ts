@@ -95,15 +95,21 @@ export class LocalGreengrass {
     // A short root keeps <root>/ipc.socket under the 108-byte limit of a Unix socket path.
     const root = mkdtempSync(join(tmpdir(), 'gg-'));
     const aws = await LocalAws.start({ region: opts.region ?? 'us-east-1', credentialLifetimeMs: opts.credentialLifetimeMs });
-    const ipc = new LocalIpcServer({ socketPath: join(root, 'ipc.socket'), secrets: aws.secretsManager });
+    const thingName = opts.thingName ?? 'conduit-test-gateway';
+    const ipc = new LocalIpcServer({ socketPath: join(root, 'ipc.socket'), secrets: aws.secretsManager, thingName });
     await ipc.listen();
     for (const d of ['logs', 'work', 'packages/artifacts', 'packages/artifacts-unarchived']) mkdirSync(join(root, d), { recursive: true });
-    return new LocalGreengrass(root, ipc, aws, opts.thingName ?? 'conduit-test-gateway', opts.interpolateComponentConfiguration ?? false);
+    return new LocalGreengrass(root, ipc, aws, thingName, opts.interpolateComponentConfiguration ?? false);
   }
 
-  /** Everything components published to AWS IoT Core. */
+  /** Everything components published to AWS IoT Core (each with the clientId of the connection it took). */
   get iotCore(): IotCoreRecord[] {
     return this.ipc.iotCore;
+  }
+
+  /** Publishes PublishToIoTCore accepted and IoT Core's policy then refused (`ipc.setIotCorePolicy`). */
+  get iotCoreDropped(): IotCoreRecord[] {
+    return this.ipc.iotCoreDropped;
   }
 
   component(name: string): LaunchedComponent {
