@@ -234,11 +234,17 @@ export class LocalGreengrass {
    * or FINISHED. The nucleus's own services (HARNESS_PROVIDED_COMPONENTS) count as RUNNING.
    */
   private dependenciesReady(recipe: Recipe): boolean {
-    const waiting = this.unreadyDependencies(recipe);
-    return waiting.length === 0;
+    return this.unready(recipe).length === 0;
   }
 
-  unreadyDependencies(recipe: Recipe): string[] {
+  /** The HARD dependencies a deployed component waits for now. */
+  unreadyDependencies(name: string): string[] {
+    const d = this.deployed.get(name);
+    if (!d) throw new Error(`no component ${name} is deployed`);
+    return this.unready(d.recipe);
+  }
+
+  private unready(recipe: Recipe): string[] {
     return Object.entries(recipe.dependencies)
       .filter(([name, d]) => {
         if (d.dependencyType === 'SOFT' || HARNESS_PROVIDED_COMPONENTS.has(name)) return false;
@@ -270,10 +276,13 @@ export class LocalGreengrass {
       errorResetTimeS: opts.errorResetTimeS ?? recipe.lifecycle.errorResetTimeS,
       dependenciesReady: () => this.dependenciesReady(recipe),
     });
-    // Every state change may release a component that waits for it (createDependencyListener).
-    component.on('state', () => {
-      for (const d of this.deployed.values()) if (d.component !== component) d.component.dependenciesChanged();
-    });
+    // Every state change may release a component that waits for it (createDependencyListener); once
+    // everyone has heard of the change, as the nucleus's listeners run apart from the reporting thread.
+    component.on('state', () =>
+      queueMicrotask(() => {
+        for (const d of this.deployed.values()) if (d.component !== component) d.component.dependenciesChanged();
+      }),
+    );
     this.deployed.set(recipe.name, { ...partial, component });
     this.ipc.addComponent(recipe.name, { svcuid, configuration: partial.configuration });
     this.aws.tes.addToken(svcuid);
