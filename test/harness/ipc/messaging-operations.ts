@@ -7,7 +7,7 @@ import { isJsonObject } from './config-store';
 import { invalidArguments, serviceError, unauthorized, UnmodeledIpcError } from './errors';
 import type { Nucleus, OperationCall, ReceiveMode } from './nucleus';
 import { optionalBlob, optionalBoolean, optionalObject, optionalString } from './request-fields';
-import { iotCoreTopicProblem } from './iot-core-topic';
+import { iotCoreTopicProblem, MAX_TOPIC_LENGTH } from './iot-core-topic';
 import { hasMqttWildcard, topicMatchesFilter } from './topic-filter';
 
 export const PUBLISH_TO_IOT_CORE = 'aws.greengrass#PublishToIoTCore';
@@ -64,13 +64,22 @@ export function publishToIotCore(nucleus: Nucleus, { component, request }: Opera
     at: Date.now(),
     clientId,
   };
-  if (nucleus.iotCorePolicy !== undefined && !nucleus.iotCorePolicy(clientId, topicName)) {
+  if (refusedByIotCore(topicName) || (nucleus.iotCorePolicy !== undefined && !nucleus.iotCorePolicy(clientId, topicName))) {
     nucleus.iotCoreDropped.push(record);
     return {};
   }
   nucleus.iotCore.push(record);
   nucleus.events.iotCorePublish(record);
   return {};
+}
+
+/**
+ * IoT Core limits a topic to 256 bytes of UTF-8 where the nucleus counted characters (see
+ * iot-core-topic.ts): a topic that passed the nucleus and is longer in bytes is refused by IoT Core.
+ * Reserved topics have their own prefixes, which IoT Core does not count; they are left alone here.
+ */
+function refusedByIotCore(topicName: string): boolean {
+  return !topicName.startsWith('$') && Buffer.byteLength(topicName, 'utf8') > MAX_TOPIC_LENGTH;
 }
 
 /**
