@@ -258,7 +258,7 @@ export class LaunchedComponent extends EventEmitter {
     this.errorCount++;
     const from = this.state;
     const broken = this.countError(Date.now());
-    this.log('ERROR', `${this.name}: ERRORED in ${from} (${reason}); error ${this.errorTimes.get(from)?.length ?? 0} in a row of ${ERRORS_BEFORE_BROKEN}`);
+    this.log('ERROR', `${this.name}: ERRORED (${reason}) in ${from}; error ${this.errorTimes.get(from)?.length ?? 0} in a row of ${ERRORS_BEFORE_BROKEN}`);
     this.erroredFrom = from;
     this.setState('ERRORED');
     if (broken) {
