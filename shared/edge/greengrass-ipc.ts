@@ -129,8 +129,17 @@ export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
     // The SDK never settles a call that was in flight on the lost socket: give up on it now rather than
     // at its timeout, which would hold the publish queue for callTimeoutMs after the reconnection.
     for (const call of this.inFlight) if (call.client === client) call.cc.cancel();
-    void client.close().catch(() => undefined);
-    this.reconnectTimer = setTimeout(() => void this.connect(), this.opts.backoff.next());
+    // The old connection is closed before the new one subscribes: the nucleus keeps one validation
+    // listener per component and removes it when any of that component's validate streams closes, so
+    // an old stream that closed after the new subscription would leave the component with none, and
+    // deployments would apply unvalidated (ConfigStoreIPCEventStreamAgent).
+    const delay = this.opts.backoff.next();
+    const closedOld = withTimeout(client.close(), this.callTimeoutMs, 'close the lost IPC connection').catch(() => undefined);
+    this.reconnectTimer = setTimeout(() => {
+      void closedOld.then(() => {
+        if (!this.closed) void this.connect();
+      });
+    }, delay);
   }
 
   /** The connected client, or a retryable failure. */

@@ -354,6 +354,21 @@ test('a configuration update is validated before it applies: an invalid one is R
   }),
 );
 
+test('after IPC reconnections the sink still validates updates: the nucleus keeps one listener per component and drops it with the old connection', T, () =>
+  withSink({}, async (gg, c) => {
+    for (let drop = 1; drop <= 2; drop++) {
+      assert.equal(gg.ipc.dropConnections('conduit.FirehoseSink'), 1);
+      await until(`reconnection ${drop}`, 20_000, () => c.output.some((l) => l.text.includes('connected to the Greengrass nucleus over IPC') && l.text.includes(`"reconnects":${drop}`)));
+      await until('the validation listener of the new connection', 10_000, () => gg.ipc.hasValidationListener('conduit.FirehoseSink'));
+      const bad = await gg.updateConfiguration('conduit.FirehoseSink', { merge: { spool: { maxBytes: 1000 } } });
+      assert.equal(bad.validation.status, 'REJECTED', `after reconnection ${drop}: the update was validated, not applied unseen`);
+      assert.equal(bad.applied, false);
+    }
+    const good = await gg.updateConfiguration('conduit.FirehoseSink', { merge: { logLevel: 'debug' } });
+    assert.deepEqual([good.validation.status, good.applied], ['ACCEPTED', true]);
+  }),
+);
+
 test('a configuration update moves delivery to another stream and metrics to a new interval in the running process: nothing lost, nothing after it in the old stream', T, () =>
   withSink({}, async (gg, c, producer) => {
     gg.aws.firehose.createDeliveryStream(STREAM_B);

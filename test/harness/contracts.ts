@@ -35,6 +35,8 @@ export interface IotCoreRecord {
   retain: boolean;
   /** Date.now() when the server accepted it. */
   at: number;
+  /** The MQTT connection it went out on: `<thingName>`, `<thingName>#2`, … (the nucleus's MqttClient). */
+  clientId: string;
 }
 
 /** Lifecycle states as the nucleus names them. */
@@ -53,3 +55,14 @@ export type ValidationOutcome =
   | { status: 'ACCEPTED' | 'REJECTED'; message?: string }
   | { status: 'NO_SUBSCRIBER' }
   | { status: 'TIMEOUT' };
+
+/**
+ * The key of `obj` that `key` names in the nucleus's config store: its Topics keep their children in a
+ * map keyed by CaseInsensitiveString, so `Greeting` finds `greeting`, and a node keeps the spelling it
+ * was created with (an exact match first, then any that differs only in case).
+ */
+export function configKey(obj: { [key: string]: unknown }, key: string): string | undefined {
+  if (Object.prototype.hasOwnProperty.call(obj, key)) return key;
+  const lower = key.toLowerCase();
+  return Object.keys(obj).find((k) => k.toLowerCase() === lower);
+}

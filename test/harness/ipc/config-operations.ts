@@ -19,16 +19,17 @@ export function getConfiguration(nucleus: Nucleus, { component, request }: Opera
     case 'interior':
       return { componentName: target, value: node.value };
     case 'leaf':
-      // A leaf comes back wrapped in a map under its own key (ConfigStoreIPCEventStreamAgent).
+      // A leaf comes back wrapped in a map under its own key as stored, not as asked (node.getName()).
       return { componentName: target, value: { [node.key]: node.value } };
   }
 }
 
 export function subscribeToConfigurationUpdate(nucleus: Nucleus, { component, request, sink }: OperationCall): JsonObject {
   const target = optionalString(request, 'componentName') ?? component;
-  const keyPath = optionalStringList(request, 'keyPath') ?? [];
-  if (nucleus.configs.find(target, keyPath).kind === 'missing') throw resourceNotFound(KEY_NOT_FOUND);
-  nucleus.track(nucleus.configSubscriptions, { target, keyPath, sink });
+  const node = nucleus.configs.find(target, optionalStringList(request, 'keyPath') ?? []);
+  if (node.kind === 'missing') throw resourceNotFound(KEY_NOT_FOUND);
+  // The watcher sits on the node found (case-insensitively); events name it as it is spelled there.
+  nucleus.track(nucleus.configSubscriptions, { target, keyPath: node.path, sink });
   return {};
 }
 

@@ -1,15 +1,17 @@
 // Each component's `configuration` namespace, as the nucleus's config store holds it: JSON objects are
-// interior nodes, everything else (arrays included) is a leaf value.
+// interior nodes, everything else (arrays included) is a leaf value. Keys are case-insensitive, as in
+// the nucleus's Topics (children keyed by CaseInsensitiveString): a lookup finds a node whatever the
+// case, and a node keeps the spelling it was created with, which is what GetConfiguration returns.
 
-import type { JsonObject, JsonValue } from '../contracts';
+import { configKey, type JsonObject, type JsonValue } from '../contracts';
 
 export type KeyPath = readonly string[];
 
 /** What a key path points at. A leaf is reported with its key, as GetConfiguration wraps it as `{key: value}`. */
 export type ConfigNode =
   | { kind: 'missing' }
-  | { kind: 'interior'; value: JsonObject }
-  | { kind: 'leaf'; key: string; value: JsonValue };
+  | { kind: 'interior'; value: JsonObject; path: string[] }
+  | { kind: 'leaf'; key: string; value: JsonValue; path: string[] };
 
 export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -69,10 +71,14 @@ export class ConfigurationStore {
     return config === undefined ? undefined : deepCopy(config);
   }
 
-  /** Stores a copy and returns the key paths that changed (every leaf, for a component new to the store). */
+  /**
+   * Stores a copy and returns the key paths that changed (every leaf, for a component new to the store).
+   * Keys that name an existing node in another case keep the node's spelling (Topics.updateFromMap
+   * updates the node it finds); two keys of one object that differ only in case are one node.
+   */
   set(component: string, configuration: JsonObject): string[][] {
     const before = this.byComponent.get(component);
-    const after = deepCopy(configuration);
+    const after = respell(configuration, before) as JsonObject;
     this.byComponent.set(component, after);
     return changedKeyPaths(before ?? {}, after);
   }
@@ -81,14 +87,30 @@ export class ConfigurationStore {
     this.byComponent.delete(component);
   }
 
+  /** Topics.findNode, case-insensitively; `path` and a leaf's `key` are spelled as stored. */
   find(component: string, keyPath: KeyPath): ConfigNode {
     let node: JsonValue | undefined = this.byComponent.get(component);
     if (node === undefined) return { kind: 'missing' };
+    const path: string[] = [];
     for (const key of keyPath) {
-      if (!isJsonObject(node) || !Object.prototype.hasOwnProperty.call(node, key)) return { kind: 'missing' };
-      node = node[key];
+      const stored: string | undefined = isJsonObject(node) ? configKey(node, key) : undefined;
+      if (stored === undefined) return { kind: 'missing' };
+      path.push(stored);
+      node = (node as JsonObject)[stored];
     }
-    if (isJsonObject(node)) return { kind: 'interior', value: deepCopy(node) };
-    return { kind: 'leaf', key: keyPath[keyPath.length - 1]!, value: deepCopy(node!) };
+    if (isJsonObject(node)) return { kind: 'interior', value: deepCopy(node), path };
+    return { kind: 'leaf', key: path[path.length - 1]!, value: deepCopy(node!), path };
   }
+}
+
+/** A copy of `next` whose keys take the spelling of the node they name in `current`, or of their first spelling. */
+function respell(next: JsonValue, current: JsonValue | undefined): JsonValue {
+  if (!isJsonObject(next)) return deepCopy(next);
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(next)) {
+    const existing = isJsonObject(current) ? configKey(current, key) : undefined;
+    const spelled = existing ?? configKey(out, key) ?? key;
+    out[spelled] = respell(value, isJsonObject(current) && existing !== undefined ? current[existing] : undefined);
+  }
+  return out;
 }

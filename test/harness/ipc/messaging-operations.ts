@@ -7,6 +7,7 @@ import { isJsonObject } from './config-store';
 import { invalidArguments, serviceError, unauthorized, UnmodeledIpcError } from './errors';
 import type { Nucleus, OperationCall, ReceiveMode } from './nucleus';
 import { optionalBlob, optionalBoolean, optionalObject, optionalString } from './request-fields';
+import { iotCoreTopicProblem, MAX_TOPIC_LENGTH } from './iot-core-topic';
 import { hasMqttWildcard, topicMatchesFilter } from './topic-filter';
 
 export const PUBLISH_TO_IOT_CORE = 'aws.greengrass#PublishToIoTCore';
@@ -25,28 +26,35 @@ function requireQos(request: JsonObject): '0' | '1' {
   return qos;
 }
 
+/** MqttProxyIPCAgent.validateTopic checks for null only; an empty topic fails later, in IotCoreTopicValidator. */
 function requireTopicName(request: JsonObject): string {
   const topic = optionalString(request, 'topicName');
-  if (topic === undefined || topic.length === 0) throw invalidArguments('Topic is required');
+  if (topic === undefined) throw invalidArguments('Topic is required');
   return topic;
 }
 
+/**
+ * MqttProxyIPCAgent.PublishToIoTCoreOperationHandler, in its order: topic given → authorization →
+ * payload given → QoS; then MqttClient.publish: payload size → IoT Core topic rules
+ * (IotCoreTopicValidator) → the spooler. Whatever MqttClient.publish refuses comes back as
+ * ServiceError("Publish to topic <t> failed: <reason>"). Success means spooled: the message goes out
+ * later on one of the core's connections, where IoT Core's policy may still refuse it.
+ */
 export function publishToIotCore(nucleus: Nucleus, { component, request }: OperationCall): JsonObject {
   const topicName = requireTopicName(request);
-  const payload = optionalBlob(request, 'payload');
-  if (payload === undefined) throw invalidArguments('Payload is required');
-  const qos = requireQos(request);
   if (!nucleus.authorization.isAuthorized(MQTT_PROXY_SERVICE, component, PUBLISH_TO_IOT_CORE, topicName)) {
     throw unauthorized(MQTT_PROXY_NOT_AUTHORIZED);
   }
-  // The size check and the spooler's refusals both come back from MqttClient.publish and are
-  // wrapped the same way by the agent.
+  const payload = optionalBlob(request, 'payload');
+  if (payload === undefined) throw invalidArguments('Payload is required');
+  const qos = requireQos(request);
   const max = nucleus.maxIotCorePayloadBytes;
   const failure =
     payload.length > max
       ? `The publishing message size ${payload.length} bytes exceeds the configured limit of ${max} bytes`
-      : nucleus.publishFault?.(topicName, payload);
+      : (iotCoreTopicProblem(topicName, 'PUBLISH') ?? nucleus.publishFault?.(topicName, payload));
   if (failure !== undefined) throw serviceError(`Publish to topic ${topicName} failed: ${failure}`);
+  const clientId = nucleus.mqtt.publishClientId();
   const record: IotCoreRecord = {
     component,
     topicName,
@@ -54,19 +62,44 @@ export function publishToIotCore(nucleus: Nucleus, { component, request }: Opera
     payload,
     retain: optionalBoolean(request, 'retain') ?? false,
     at: Date.now(),
+    clientId,
   };
+  if (refusedByIotCore(topicName) || (nucleus.iotCorePolicy !== undefined && !nucleus.iotCorePolicy(clientId, topicName))) {
+    nucleus.iotCoreDropped.push(record);
+    return {};
+  }
   nucleus.iotCore.push(record);
   nucleus.events.iotCorePublish(record);
   return {};
 }
 
+/**
+ * IoT Core limits a topic to 256 bytes of UTF-8 where the nucleus counted characters (see
+ * iot-core-topic.ts): a topic that passed the nucleus and is longer in bytes is refused by IoT Core.
+ * Reserved topics have their own prefixes, which IoT Core does not count; they are left alone here.
+ */
+function refusedByIotCore(topicName: string): boolean {
+  return !topicName.startsWith('$') && Buffer.byteLength(topicName, 'utf8') > MAX_TOPIC_LENGTH;
+}
+
+/**
+ * SubscribeToIoTCoreOperationHandler: topic given → authorization → QoS; then MqttClient.subscribe
+ * checks the IoT Core topic rules, and the agent wraps the exception's toString() in its ServiceError.
+ * The subscription takes room on one of the core's connections until its stream closes.
+ */
 export function subscribeToIotCore(nucleus: Nucleus, { component, request, sink }: OperationCall): JsonObject {
   const filter = requireTopicName(request);
-  requireQos(request);
   if (!nucleus.authorization.isAuthorized(MQTT_PROXY_SERVICE, component, SUBSCRIBE_TO_IOT_CORE, filter)) {
     throw unauthorized(MQTT_PROXY_NOT_AUTHORIZED);
   }
-  nucleus.track(nucleus.iotCoreSubscriptions, { component, filter, sink });
+  requireQos(request);
+  const problem = iotCoreTopicProblem(filter, 'SUBSCRIBE');
+  if (problem !== undefined) {
+    throw serviceError(`Subscribe to topic ${filter} failed with error com.aws.greengrass.mqttclient.MqttRequestException: ${problem}`);
+  }
+  const cloud = nucleus.mqtt.subscribe(filter);
+  nucleus.track(nucleus.iotCoreSubscriptions, { component, filter, sink, cloud });
+  sink.onClose(() => nucleus.mqtt.unsubscribe(cloud));
   return {};
 }
 

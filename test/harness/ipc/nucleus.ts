@@ -5,6 +5,7 @@
 import type { IotCoreRecord, JsonObject, SecretStore } from '../contracts';
 import { AuthorizationTable } from './authorization';
 import { ConfigurationStore, type KeyPath } from './config-store';
+import { type CloudSubscription, MqttConnections } from './mqtt-connections';
 
 /** Where a streaming operation's events go. Sending after the stream closed is a no-op. */
 export interface EventSink {
@@ -26,6 +27,8 @@ export interface IotCoreSubscription {
   component: string;
   filter: string;
   sink: EventSink;
+  /** Where the core holds it at IoT Core. */
+  cloud: CloudSubscription;
 }
 
 export type ReceiveMode = 'RECEIVE_ALL_MESSAGES' | 'RECEIVE_MESSAGES_FROM_OTHERS';
@@ -51,6 +54,13 @@ export interface ValidityReport {
 
 export type IotCorePublishFault = (topicName: string, payload: Buffer) => string | undefined;
 
+/**
+ * IoT Core's policy decision on a PUBLISH from one of the core's connections: false makes IoT Core
+ * answer NOT_AUTHORIZED, and the nucleus drops the message (a non-retryable PUBACK reason code in
+ * MqttClient.publishSingleSpoolerMessage), after PublishToIoTCore already succeeded.
+ */
+export type IotCorePolicy = (clientId: string, topicName: string) => boolean;
+
 /** What the nucleus tells the outside world (the server turns these into EventEmitter events). */
 export interface NucleusEvents {
   iotCorePublish(record: IotCoreRecord): void;
@@ -68,11 +78,18 @@ export class Nucleus {
   readonly iotCoreSubscriptions = new Set<IotCoreSubscription>();
   readonly topicSubscriptions = new Set<TopicSubscription>();
   readonly configSubscriptions = new Set<ConfigSubscription>();
-  /** Component → its SubscribeToValidateConfigurationUpdates streams. */
-  readonly validateSubscriptions = new Map<string, Set<EventSink>>();
+  /**
+   * Component → the one SubscribeToValidateConfigurationUpdates stream that gets its validate events
+   * (ConfigStoreIPCEventStreamAgent.configValidationListeners).
+   */
+  readonly validateSubscriptions = new Map<string, EventSink>();
   /** Component → deploymentId → who waits for the report. */
   readonly pendingValidations = new Map<string, Map<string, (report: ValidityReport) => void>>();
   readonly iotCore: IotCoreRecord[] = [];
+  /** Accepted by PublishToIoTCore, then refused by IoT Core's policy (`iotCorePolicy`) and dropped. */
+  readonly iotCoreDropped: IotCoreRecord[] = [];
+  iotCorePolicy: IotCorePolicy | undefined;
+  readonly mqtt: MqttConnections;
   /** ARNs the SecretManager component was configured with. */
   cloudSecrets = new Set<string>();
   publishFault: IotCorePublishFault | undefined;
@@ -81,7 +98,10 @@ export class Nucleus {
     readonly events: NucleusEvents,
     readonly maxIotCorePayloadBytes: number,
     readonly secrets: SecretStore | undefined,
-  ) {}
+    thingName: string,
+  ) {
+    this.mqtt = new MqttConnections(thingName);
+  }
 
   componentForToken(token: string): string | undefined {
     for (const [component, svcuid] of this.tokens) if (svcuid === token) return component;
@@ -98,13 +118,15 @@ export class Nucleus {
     subscription.sink.onClose(() => set.delete(subscription));
   }
 
+  /**
+   * As ConfigStoreIPCEventStreamAgent: the first validate stream of a component is its listener
+   * (`computeIfAbsent`), a later one while it is there gets no events; and the close of ANY of that
+   * component's validate streams, the ignored ones included, removes the listener
+   * (`onStreamClosed` → `configValidationListeners.remove(serviceName)`), even while the first is still
+   * open. Other operations' streams (pub/sub, configuration updates) do not touch it.
+   */
   trackValidator(component: string, sink: EventSink): void {
-    let sinks = this.validateSubscriptions.get(component);
-    if (sinks === undefined) this.validateSubscriptions.set(component, (sinks = new Set()));
-    sinks.add(sink);
-    sink.onClose(() => {
-      sinks.delete(sink);
-      if (sinks.size === 0 && this.validateSubscriptions.get(component) === sinks) this.validateSubscriptions.delete(component);
-    });
+    if (!this.validateSubscriptions.has(component)) this.validateSubscriptions.set(component, sink);
+    sink.onClose(() => this.validateSubscriptions.delete(component));
   }
 }

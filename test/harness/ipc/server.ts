@@ -12,7 +12,8 @@ import { deepCopy } from './config-store';
 import { type ConnectionHost, IpcConnection } from './connection';
 import { FrameCodec } from './frames';
 import { deliverFromIotCore } from './messaging-operations';
-import { DEFAULT_MAX_IOT_CORE_PAYLOAD_BYTES, type IotCorePublishFault, Nucleus, type ValidityReport } from './nucleus';
+import type { CloudSubscription } from './mqtt-connections';
+import { DEFAULT_MAX_IOT_CORE_PAYLOAD_BYTES, type IotCorePolicy, type IotCorePublishFault, Nucleus, type ValidityReport } from './nucleus';
 
 /** sockaddr_un.sun_path is 108 bytes with the terminating NUL; Node silently truncates longer paths. */
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -23,6 +24,8 @@ export interface IpcServerOptions {
   secrets?: SecretStore;
   /** The nucleus's mqtt.maxMessageSizeInBytes; default 131072. */
   maxIotCorePayloadBytes?: number;
+  /** The thing name the core's MQTT client ids are made of (default `conduit-test-gateway`). */
+  thingName?: string;
 }
 
 /**
@@ -50,6 +53,7 @@ export class LocalIpcServer extends EventEmitter {
       },
       opts.maxIotCorePayloadBytes ?? DEFAULT_MAX_IOT_CORE_PAYLOAD_BYTES,
       opts.secrets,
+      opts.thingName ?? 'conduit-test-gateway',
     );
     this.host = {
       nucleus: this.nucleus,
@@ -62,9 +66,43 @@ export class LocalIpcServer extends EventEmitter {
     };
   }
 
-  /** Everything accepted by PublishToIoTCore, in order. */
+  /** Everything accepted by PublishToIoTCore and by IoT Core, in order. */
   get iotCore(): IotCoreRecord[] {
     return this.nucleus.iotCore;
+  }
+
+  /** Accepted by PublishToIoTCore, then refused by IoT Core's policy and dropped by the nucleus. */
+  get iotCoreDropped(): IotCoreRecord[] {
+    return this.nucleus.iotCoreDropped;
+  }
+
+  /** The client ids of the core's MQTT connections: `<thing>`, `<thing>#2`, … */
+  get mqttClientIds(): string[] {
+    return this.nucleus.mqtt.clientIds;
+  }
+
+  /**
+   * Cloud subscriptions held on the core by something other than the components deployed here (the
+   * nucleus's own deployment and shadow topics, other components): each distinct filter takes room on
+   * a connection, 50 per connection, which is how a test gets the core to open `<thing>#2`, `#3`, …
+   * Returns what releases them.
+   */
+  holdCloudSubscriptions(filters: string[]): () => void {
+    const held: CloudSubscription[] = filters.map((f) => this.nucleus.mqtt.subscribe(f));
+    return () => held.splice(0).forEach((s) => this.nucleus.mqtt.unsubscribe(s));
+  }
+
+  /**
+   * IoT Core's policy hook: a publish it refuses (false) is recorded in `iotCoreDropped`, not `iotCore`,
+   * although PublishToIoTCore succeeded. The policy document itself is evaluated elsewhere.
+   */
+  setIotCorePolicy(policy: IotCorePolicy | undefined): void {
+    this.nucleus.iotCorePolicy = policy;
+  }
+
+  /** Whether a component has a validation listener now (ConfigStoreIPCEventStreamAgent). */
+  hasValidationListener(name: string): boolean {
+    return this.nucleus.validateSubscriptions.has(name);
   }
 
   async listen(): Promise<void> {
@@ -137,8 +175,8 @@ export class LocalIpcServer extends EventEmitter {
     timeoutMs: number,
   ): Promise<ValidationOutcome> {
     this.requireComponent(name);
-    const sinks = this.nucleus.validateSubscriptions.get(name);
-    if (sinks === undefined || sinks.size === 0) return Promise.resolve({ status: 'NO_SUBSCRIBER' });
+    const listener = this.nucleus.validateSubscriptions.get(name);
+    if (listener === undefined) return Promise.resolve({ status: 'NO_SUBSCRIBER' });
     let pending = this.nucleus.pendingValidations.get(name);
     if (pending === undefined) this.nucleus.pendingValidations.set(name, (pending = new Map()));
     const waiting = pending;
@@ -152,7 +190,7 @@ export class LocalIpcServer extends EventEmitter {
       const timer = setTimeout(() => settle({ status: 'TIMEOUT' }), timeoutMs);
       waiting.set(deploymentId, onReport);
       const event = { validateConfigurationUpdateEvent: { deploymentId, configuration: deepCopy(configuration) } };
-      for (const sink of sinks) sink.send(event);
+      listener.send(event);
     });
   }
 

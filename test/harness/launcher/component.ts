@@ -1,15 +1,26 @@
 // One component's lifecycle as the nucleus runs it: Install, then Run (or Startup) from the work
 // folder, stdout/stderr copied into logs/<name>.log, states NEW → INSTALLED → RUNNING → FINISHED,
-// ERRORED on a failed exit or an ERRORED UpdateState (then restarted), BROKEN after repeated errors,
-// and stop as the Shutdown script (bounded by its Timeout), SIGTERM, then SIGKILL 5 s later.
+// ERRORED on a failed exit or an ERRORED UpdateState (then restarted), BROKEN after 3 errors in a row
+// that are each less than errorResetTime apart, HARD dependencies awaited between INSTALLED and the
+// start, and stop as the Shutdown script (bounded by its Timeout), SIGTERM, then SIGKILL 5 s later.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import type { LifecycleState } from '../contracts';
 import { DEFAULT_TIMEOUT_S, type LifecycleStep } from './recipe';
 
-/** Errors the nucleus tolerates before it stops restarting a component and marks it BROKEN. */
+/** Errors in a row after which the nucleus marks a component BROKEN (Lifecycle.MAXIMUM_CONTINUAL_ERROR). */
 export const ERRORS_BEFORE_BROKEN = 3;
+
+/**
+ * Lifecycle.DEFAULT_ERROR_RESET_TIME_IN_SEC: an error that comes this long or longer after the
+ * previous one starts the count again. The nucleus reads it per component from
+ * `services.<name>.lifecycle.errorResetTime`.
+ */
+export const DEFAULT_ERROR_RESET_TIME_S = 3600;
+
+/** Lifecycle.STATES_TO_ERRORED: only errors from these states count towards BROKEN. */
+const STATES_COUNTING_ERRORS: ReadonlySet<LifecycleState> = new Set(['NEW', 'STARTING', 'RUNNING']);
 
 /**
  * SIGTERM to SIGKILL, hard-coded in the nucleus (`Exec.java`: `gracefulShutdownTimeout =
@@ -47,12 +58,29 @@ export interface ComponentSpec {
   shutdown?: LifecycleStep;
   /** The environment lifecycle scripts get (already holds the recipe's Setenv). */
   env: Record<string, string>;
+  /** Seconds; default DEFAULT_ERROR_RESET_TIME_S. */
+  errorResetTimeS?: number;
+  /**
+   * Whether the component's HARD dependencies are RUNNING or FINISHED (GreengrassService.dependencyReady).
+   * Until they are, the component waits in INSTALLED; call `dependenciesChanged()` when they may be.
+   */
+  dependenciesReady?: () => boolean;
 }
 
 export class LaunchedComponent extends EventEmitter {
   readonly output: OutputLine[] = [];
   state: LifecycleState = 'NEW';
+  /** Every ERRORED since the deployment (or the reinstall out of BROKEN); BROKEN is decided by `errorTimes`. */
   errorCount = 0;
+  /**
+   * Lifecycle.stateToErroredCount: per state an error came from, the times of the errors in a row.
+   * Leaving that state for anything but ERRORED clears its list; an error errorResetTime or more after
+   * the previous one starts a new list.
+   */
+  private readonly errorTimes = new Map<LifecycleState, number[]>();
+  /** The state an ERRORED came from, which decides where the restart resumes (handleCurrentStateErrored). */
+  private erroredFrom: LifecycleState | undefined;
+  private dependencyWaiter: (() => void) | undefined;
   private proc: ChildProcess | undefined;
   private exited: Promise<StopResult> | undefined;
   private stopping = false;
@@ -78,9 +106,29 @@ export class LaunchedComponent extends EventEmitter {
 
   private setState(s: LifecycleState): void {
     if (this.state === s) return;
+    // Lifecycle.internalReportState: a transition to anything but ERRORED clears the count of the state left.
+    if (s !== 'ERRORED') this.errorTimes.delete(this.state);
     this.log('INFO', `${this.name}: state ${this.state} -> ${s}`);
     this.state = s;
     this.emit('state', s);
+  }
+
+  /** Records an error from the current state; true when it is the third in a row (BROKEN). */
+  private countError(now: number): boolean {
+    const from = this.state;
+    if (!STATES_COUNTING_ERRORS.has(from)) return false;
+    const resetMs = (this.spec.errorResetTimeS ?? DEFAULT_ERROR_RESET_TIME_S) * 1000;
+    let times = this.errorTimes.get(from) ?? [];
+    // As the nucleus: the gap to the latest error decides, not the age of the first one.
+    if (times.length > 0 && now - times[times.length - 1]! >= resetMs) times = [];
+    times.push(now);
+    this.errorTimes.set(from, times);
+    return times.length >= ERRORS_BEFORE_BROKEN;
+  }
+
+  /** Errors in a row that count towards BROKEN right now (for the state the component is in or came from). */
+  get continualErrors(): number {
+    return this.errorTimes.get(this.erroredFrom ?? this.state)?.length ?? 0;
   }
 
   private log(level: string, text: string): void {
@@ -147,15 +195,45 @@ export class LaunchedComponent extends EventEmitter {
     });
   }
 
-  /** Runs Install, then Run or Startup. Resolves once the component is RUNNING (or failed). */
+  /**
+   * Runs Install (from NEW only: a restart after an error in STARTING or RUNNING, or after a stop,
+   * resumes at INSTALLED as the nucleus does), waits for the HARD dependencies, then Run or Startup.
+   * Resolves once the component is RUNNING, STARTING or failed, or waits in INSTALLED for a dependency
+   * (it then starts by itself once `dependenciesChanged()` finds them ready).
+   */
   async start(): Promise<void> {
     this.stopping = false;
-    const { install, run, startup } = this.spec;
-    if (install?.script) {
+    const { install } = this.spec;
+    if (this.state === 'ERRORED' && this.erroredFrom === 'NEW') this.setState('NEW');
+    this.erroredFrom = undefined;
+    if (this.state === 'NEW' && install?.script) {
       const code = await this.runToCompletion('Install', install, install.timeoutS ?? DEFAULT_TIMEOUT_S.Install);
+      if (this.stopping) return;
       if (code !== 0) return this.errored(`Install exited with ${code}`);
     }
     this.setState('INSTALLED');
+    if (!this.dependenciesAreReady()) {
+      this.log('INFO', `${this.name}: waiting for its HARD dependencies to be RUNNING or FINISHED`);
+      this.dependencyWaiter = () => void this.launch();
+      return;
+    }
+    this.launch();
+  }
+
+  private dependenciesAreReady(): boolean {
+    return this.spec.dependenciesReady?.() ?? true;
+  }
+
+  /** A dependency changed state: a component waiting in INSTALLED starts if they are all ready now. */
+  dependenciesChanged(): void {
+    if (this.dependencyWaiter === undefined || this.stopping || !this.dependenciesAreReady()) return;
+    const go = this.dependencyWaiter;
+    this.dependencyWaiter = undefined;
+    go();
+  }
+
+  private launch(): void {
+    const { run, startup } = this.spec;
     const main = run ?? startup;
     if (!main?.script) return this.setState('FINISHED');
     const child = this.spawnStep(run ? 'Run' : 'Startup', main);
@@ -176,11 +254,14 @@ export class LaunchedComponent extends EventEmitter {
 
   /** The component said ERRORED through UpdateState, or its process failed. */
   errored(reason: string): void {
-    if (this.state === 'BROKEN') return;
+    if (this.state === 'BROKEN' || this.state === 'ERRORED') return;
     this.errorCount++;
-    this.log('ERROR', `${this.name}: ERRORED (${reason}); error ${this.errorCount} of ${ERRORS_BEFORE_BROKEN}`);
+    const from = this.state;
+    const broken = this.countError(Date.now());
+    this.log('ERROR', `${this.name}: ERRORED (${reason}) in ${from}; error ${this.errorTimes.get(from)?.length ?? 0} in a row of ${ERRORS_BEFORE_BROKEN}`);
+    this.erroredFrom = from;
     this.setState('ERRORED');
-    if (this.errorCount >= ERRORS_BEFORE_BROKEN) {
+    if (broken) {
       void this.halt().then(() => this.setState('BROKEN'));
       return;
     }
@@ -215,15 +296,31 @@ export class LaunchedComponent extends EventEmitter {
   /** Stops the component as a deployment or the nucleus's shutdown would. */
   async stop(): Promise<StopResult> {
     clearTimeout(this.restartTimer);
-    this.setState('STOPPING');
+    this.dependencyWaiter = undefined;
+    this.stopping = true;
+    const wasBroken = this.state === 'BROKEN';
+    // A BROKEN component is already stopped and stays BROKEN (handleCurrentStateBroken).
+    if (!wasBroken) this.setState('STOPPING');
     const r = await this.halt();
-    this.setState('FINISHED');
+    if (!wasBroken) this.setState('FINISHED');
     return r;
   }
 
+  /**
+   * Lifecycle.requestRestart (e.g. a deployment that changes its lifecycle): stop, then start at
+   * INSTALLED. Leaving RUNNING through STOPPING clears that state's error count, as in the nucleus. A
+   * BROKEN component cannot restart: the nucleus reinstalls it (requestReinstall), which runs Install
+   * again and forgets every error (handleCurrentStateBroken clears stateToErroredCount).
+   */
   async restart(): Promise<void> {
-    await this.stop();
-    this.errorCount = 0;
+    if (this.state === 'BROKEN') {
+      this.errorTimes.clear();
+      this.errorCount = 0;
+      this.erroredFrom = undefined;
+      this.setState('NEW');
+    } else {
+      await this.stop();
+    }
     await this.start();
   }
 

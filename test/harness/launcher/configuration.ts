@@ -1,7 +1,10 @@
 // A deployment's configurationUpdate, applied as the nucleus applies it: RESET paths first (back to
 // the recipe's default, or removed where the default has none), then MERGE (objects merge key by
 // key; arrays and values replace). Recipe variables are interpolated as in lifecycle scripts.
-import type { JsonObject, JsonValue } from '../contracts';
+// The nucleus computes the new configuration in its config store (KernelConfigResolver
+// .resolveConfigurationToApply), whose keys are case-insensitive: `{"Greeting": "x"}` merges into
+// `greeting`, and a RESET path finds its node whatever the case.
+import { configKey, type JsonObject, type JsonValue } from '../contracts';
 
 export interface ConfigurationUpdate {
   /** An object, or the JSON string the deployment API carries. */
@@ -41,7 +44,8 @@ export function getPath(root: JsonValue, path: string[]): JsonValue | undefined 
  * deployment's `__proto__` key reaches the component as written (and never pollutes a prototype here).
  */
 function deepMerge(target: JsonObject, update: JsonObject): void {
-  for (const [k, v] of Object.entries(update)) {
+  for (const [key, v] of Object.entries(update)) {
+    const k = configKey(target, key) ?? key;
     const cur = Object.hasOwn(target, k) ? target[k] : undefined;
     if (isObject(v) && isObject(cur)) deepMerge(cur, v);
     else setOwn(target, k, clone(v));
@@ -50,6 +54,19 @@ function deepMerge(target: JsonObject, update: JsonObject): void {
 
 function setOwn(o: JsonObject, k: string, v: JsonValue): void {
   Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+}
+
+/** getPath with the config store's case-insensitive keys. */
+function findPath(root: JsonValue, path: string[]): JsonValue | undefined {
+  let node: JsonValue | undefined = root;
+  for (const key of path) {
+    if (Array.isArray(node)) node = node[Number(key)];
+    else if (isObject(node)) {
+      const k = configKey(node, key);
+      node = k === undefined ? undefined : node[k];
+    } else return undefined;
+  }
+  return node;
 }
 
 export function applyConfigurationUpdate(
@@ -64,10 +81,10 @@ export function applyConfigurationUpdate(
       next = clone(defaults);
       continue;
     }
-    const parent = getPath(next, path.slice(0, -1));
-    const key = path[path.length - 1]!;
-    const dflt = getPath(defaults, path);
+    const parent = findPath(next, path.slice(0, -1));
+    const dflt = findPath(defaults, path);
     if (!isObject(parent)) continue;
+    const key = configKey(parent, path[path.length - 1]!) ?? path[path.length - 1]!;
     if (dflt === undefined) delete parent[key];
     else setOwn(parent, key, clone(dflt));
   }

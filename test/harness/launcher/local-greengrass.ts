@@ -21,8 +21,21 @@ import { LaunchedComponent } from './component';
 /** The nucleus version the harness reports in GGC_VERSION. */
 export const EMULATED_NUCLEUS_VERSION = '2.14.0';
 
-/** How long a deployment waits for a component's validity report (the nucleus's default is 60 s). */
-const DEFAULT_VALIDATION_TIMEOUT_MS = 20_000;
+/**
+ * How long a deployment waits for a component's validity report when its configurationValidationPolicy
+ * sets no timeout (DynamicComponentConfigurationValidator.DEFAULT_TIMEOUT_SECOND).
+ */
+export const DEFAULT_VALIDATION_TIMEOUT_MS = 20_000;
+
+/**
+ * Components the harness itself stands in for: a dependency on one of them is always ready, as the
+ * nucleus's own services are RUNNING before any deployment starts a component.
+ */
+export const HARNESS_PROVIDED_COMPONENTS: ReadonlySet<string> = new Set([
+  'aws.greengrass.Nucleus',
+  'aws.greengrass.TokenExchangeService',
+  'aws.greengrass.SecretManager',
+]);
 
 export interface LocalGreengrassOptions {
   thingName?: string;
@@ -46,6 +59,11 @@ export interface DeployOptions {
   env?: Record<string, string>;
   /** Do not start it yet (a test that wants to watch the start, or deploy several first). */
   noStart?: boolean;
+  /**
+   * The component's `errorResetTime` in seconds (default: the recipe's Lifecycle `errorResetTime`,
+   * else 3600): errors less than this apart count towards BROKEN. A test shortens it.
+   */
+  errorResetTimeS?: number;
 }
 
 interface Deployed {
@@ -77,15 +95,21 @@ export class LocalGreengrass {
     // A short root keeps <root>/ipc.socket under the 108-byte limit of a Unix socket path.
     const root = mkdtempSync(join(tmpdir(), 'gg-'));
     const aws = await LocalAws.start({ region: opts.region ?? 'us-east-1', credentialLifetimeMs: opts.credentialLifetimeMs });
-    const ipc = new LocalIpcServer({ socketPath: join(root, 'ipc.socket'), secrets: aws.secretsManager });
+    const thingName = opts.thingName ?? 'conduit-test-gateway';
+    const ipc = new LocalIpcServer({ socketPath: join(root, 'ipc.socket'), secrets: aws.secretsManager, thingName });
     await ipc.listen();
     for (const d of ['logs', 'work', 'packages/artifacts', 'packages/artifacts-unarchived']) mkdirSync(join(root, d), { recursive: true });
-    return new LocalGreengrass(root, ipc, aws, opts.thingName ?? 'conduit-test-gateway', opts.interpolateComponentConfiguration ?? false);
+    return new LocalGreengrass(root, ipc, aws, thingName, opts.interpolateComponentConfiguration ?? false);
   }
 
-  /** Everything components published to AWS IoT Core. */
+  /** Everything components published to AWS IoT Core (each with the clientId of the connection it took). */
   get iotCore(): IotCoreRecord[] {
     return this.ipc.iotCore;
+  }
+
+  /** Publishes PublishToIoTCore accepted and IoT Core's policy then refused (`ipc.setIotCorePolicy`). */
+  get iotCoreDropped(): IotCoreRecord[] {
+    return this.ipc.iotCoreDropped;
   }
 
   component(name: string): LaunchedComponent {
@@ -170,8 +194,67 @@ export class LocalGreengrass {
     return { install: fill(lc.install), run: fill(lc.run), startup: fill(lc.startup), shutdown: fill(lc.shutdown) };
   }
 
-  /** Deploys a component as `greengrass-cli deployment create --recipeDir --artifactDir --merge` would. */
+  /**
+   * Deploys a component as `greengrass-cli deployment create --recipeDir --artifactDir --merge` would,
+   * and starts it (unless `noStart`). The start waits in INSTALLED while a HARD dependency is deployed
+   * but not RUNNING or FINISHED, or not deployed yet; SOFT dependencies never hold it back.
+   */
   async deploy(opts: DeployOptions): Promise<LaunchedComponent> {
+    const component = this.prepare(opts);
+    if (!opts.noStart) await component.start();
+    return component;
+  }
+
+  /**
+   * One deployment of several components: all are placed and registered first, then all are started
+   * together, as the nucleus starts a deployment's services; each waits only for its HARD dependencies
+   * (GreengrassService.waitForDependencyReady). Resolves once each is RUNNING, failed, or waiting.
+   */
+  async deployAll(all: DeployOptions[]): Promise<LaunchedComponent[]> {
+    const names = new Set<string>();
+    for (const o of all) {
+      const name = loadRecipe(o.recipePath).name;
+      if (names.has(name)) throw new Error(`${name} is twice in one deployment`);
+      names.add(name);
+    }
+    const components = all.map((o) => this.prepare({ ...o, noStart: true }));
+    await Promise.all(components.filter((_, i) => !all[i]!.noStart).map((c) => c.start()));
+    return components;
+  }
+
+  /** Starts a component deployed with `noStart`. */
+  async start(name: string): Promise<LaunchedComponent> {
+    const c = this.component(name);
+    await c.start();
+    return c;
+  }
+
+  /**
+   * GreengrassService.dependencyReady: a SOFT dependency is always ready; a HARD one once it is RUNNING
+   * or FINISHED. The nucleus's own services (HARNESS_PROVIDED_COMPONENTS) count as RUNNING.
+   */
+  private dependenciesReady(recipe: Recipe): boolean {
+    return this.unready(recipe).length === 0;
+  }
+
+  /** The HARD dependencies a deployed component waits for now. */
+  unreadyDependencies(name: string): string[] {
+    const d = this.deployed.get(name);
+    if (!d) throw new Error(`no component ${name} is deployed`);
+    return this.unready(d.recipe);
+  }
+
+  private unready(recipe: Recipe): string[] {
+    return Object.entries(recipe.dependencies)
+      .filter(([name, d]) => {
+        if (d.dependencyType === 'SOFT' || HARNESS_PROVIDED_COMPONENTS.has(name)) return false;
+        const state = this.deployed.get(name)?.component.state;
+        return state !== 'RUNNING' && state !== 'FINISHED';
+      })
+      .map(([name]) => name);
+  }
+
+  private prepare(opts: DeployOptions): LaunchedComponent {
     const recipe = loadRecipe(opts.recipePath);
     if (this.deployed.has(recipe.name)) throw new Error(`${recipe.name} is already deployed; use updateConfiguration`);
     const paths = this.placeArtifacts(recipe, opts.artifactDir);
@@ -183,11 +266,26 @@ export class LocalGreengrass {
     const env = { ...this.environment(partial), ...mapValues(recipe.lifecycle.setenv, (v) => interpolate(v, ctx)) };
     const logPath = join(this.root, 'logs', `${recipe.name}.log`);
     writeFileSync(logPath, '', { flag: 'a' });
-    const component = new LaunchedComponent({ name: recipe.name, version: recipe.version, workPath: paths.workPath, logPath, env, ...this.steps(partial) });
+    const component = new LaunchedComponent({
+      name: recipe.name,
+      version: recipe.version,
+      workPath: paths.workPath,
+      logPath,
+      env,
+      ...this.steps(partial),
+      errorResetTimeS: opts.errorResetTimeS ?? recipe.lifecycle.errorResetTimeS,
+      dependenciesReady: () => this.dependenciesReady(recipe),
+    });
+    // Every state change may release a component that waits for it (createDependencyListener); once
+    // everyone has heard of the change, as the nucleus's listeners run apart from the reporting thread.
+    component.on('state', () =>
+      queueMicrotask(() => {
+        for (const d of this.deployed.values()) if (d.component !== component) d.component.dependenciesChanged();
+      }),
+    );
     this.deployed.set(recipe.name, { ...partial, component });
     this.ipc.addComponent(recipe.name, { svcuid, configuration: partial.configuration });
     this.aws.tes.addToken(svcuid);
-    if (!opts.noStart) await component.start();
     return component;
   }
 
@@ -198,6 +296,7 @@ export class LocalGreengrass {
   async updateConfiguration(
     name: string,
     update: ConfigurationUpdate,
+    /** `validationTimeoutMs`: the deployment's configurationValidationPolicy timeout (default 20 s). */
     opts: { validationTimeoutMs?: number } = {},
   ): Promise<{ applied: boolean; deploymentId: string; validation: ValidationOutcome; configuration: JsonObject }> {
     const d = this.deployed.get(name);

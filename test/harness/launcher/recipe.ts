@@ -16,6 +16,8 @@ export interface LifecycleStep {
 
 export interface Lifecycle {
   setenv: Record<string, string>;
+  /** `errorResetTime` in seconds, which the nucleus reads from `services.<name>.lifecycle` (Lifecycle.java). */
+  errorResetTimeS?: number;
   install?: LifecycleStep;
   run?: LifecycleStep;
   startup?: LifecycleStep;
@@ -100,6 +102,7 @@ export function parseRecipe(text: string, host: Platform = hostPlatform()): Reci
     dependencies: deps,
     lifecycle: {
       setenv: strings(lc.Setenv),
+      errorResetTimeS: lc.errorResetTime === undefined ? undefined : Number(lc.errorResetTime),
       install: step(lc.Install),
       run: step(lc.Run),
       startup: step(lc.Startup),

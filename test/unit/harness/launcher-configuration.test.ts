@@ -90,3 +90,13 @@ Manifests:
   assert.equal(parseRecipe(text, { os: 'linux', architecture: 'arm' }).lifecycle.run?.script, 'any');
   assert.throws(() => parseRecipe('ComponentName: x'), /missing RecipeFormatVersion/);
 });
+
+test('MERGE and RESET find keys whatever their case and keep the stored spelling (the config store is case-insensitive)', () => {
+  const current = { greeting: 'hello', site: { lineId: 'L1' } };
+  assert.deepEqual(applyConfigurationUpdate(current, current, { merge: { Greeting: 'hi', SITE: { LINEID: 'L2', Cell: 3 } } }), {
+    greeting: 'hi',
+    site: { lineId: 'L2', Cell: 3 },
+  });
+  const changed = { greeting: 'x', site: { lineId: 'L9' } };
+  assert.deepEqual(applyConfigurationUpdate(changed, current, { reset: ['/GREETING', '/Site/LineID'] }), current);
+});
