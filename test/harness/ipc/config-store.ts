@@ -110,7 +110,14 @@ function respell(next: JsonValue, current: JsonValue | undefined): JsonValue {
   for (const [key, value] of Object.entries(next)) {
     const existing = isJsonObject(current) ? configKey(current, key) : undefined;
     const spelled = existing ?? configKey(out, key) ?? key;
-    out[spelled] = respell(value, isJsonObject(current) && existing !== undefined ? current[existing] : undefined);
+    // Defined, not assigned: to the nucleus `__proto__` is a key like any other, and it must reach
+    // the component as written (an assignment would set the copy's prototype and lose the key).
+    Object.defineProperty(out, spelled, {
+      value: respell(value, isJsonObject(current) && existing !== undefined ? current[existing] : undefined),
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
   }
   return out;
 }
