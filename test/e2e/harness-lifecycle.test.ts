@@ -4,7 +4,7 @@
 // validation that is not answered in time fails the update and keeps the old configuration.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalGreengrass } from '../harness/launcher/local-greengrass';
 import { buildProbe, type BuiltFixture } from '../harness/fixtures';
@@ -47,9 +47,11 @@ function probeNamed(name: string, dependencies: Record<string, 'HARD' | 'SOFT'> 
   const recipe = deps === '' ? text : text.replace(/^ComponentConfiguration:/m, `ComponentDependencies:\n${deps}ComponentConfiguration:`);
   const recipePath = join(probe.outDir, `${name}.yaml`);
   writeFileSync(recipePath, recipe);
-  const from = join(probe.artifactDir, PROBE, '1.0.0', 'probe.zip');
+  // Every artifact of the probe: its bundle and the per-architecture aws-crt zips.
   mkdirSync(join(probe.artifactDir, name, '1.0.0'), { recursive: true });
-  copyFileSync(from, join(probe.artifactDir, name, '1.0.0', 'probe.zip'));
+  for (const file of readdirSync(join(probe.artifactDir, PROBE, '1.0.0'))) {
+    copyFileSync(join(probe.artifactDir, PROBE, '1.0.0', file), join(probe.artifactDir, name, '1.0.0', file));
+  }
   return recipePath;
 }
 
