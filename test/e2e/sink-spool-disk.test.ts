@@ -63,8 +63,8 @@ function tryMount(args: string[]): string | undefined {
 const mountCmd = (...args: string[]) => execFileSync('mount', args, { stdio: 'pipe' });
 
 /** Fills the filesystem of `dir` with a ballast file until a write fails with ENOSPC. */
-function fill(dir: string): string {
-  const path = join(dir, 'ballast');
+function fill(dir: string, name = 'ballast'): string {
+  const path = join(dir, name);
   const fd = openSync(path, 'w');
   const chunk = Buffer.alloc(16 * 1024, 0x61);
   try {
@@ -163,6 +163,16 @@ test('a spool disk that fills up while the sink runs: ERRORED once (the core res
     const from = c.output.length;
     const ballast = fill(spoolDir);
     const pid = await restartedOnceAndRunning(c, gg, 'spool:ENOSPC', from);
+    // The restarted sink delivers what its predecessor left and deletes those segments, which gives
+    // room back (and it stores into it: the disk is not full for it then). Once only the segment being
+    // written is left, nothing more frees room: fill what was freed.
+    await until('the spool drained to the segment being written', 30_000, () => {
+      const m = metrics(gg).at(-1);
+      return m !== undefined && m.spool.records === 0 && m.spool.segments <= 1;
+    });
+    const ballast2 = fill(spoolDir, 'ballast-2');
+    await until('metrics naming the full disk', 10_000, () => metrics(gg).at(-1)?.problem === 'spool:ENOSPC' && metrics(gg).at(-1)?.notStored > 0);
+    await sleep(1_000); // acks already on their way arrive
 
     // The disk stays full for a while: the sink keeps running in the same process, acknowledges
     // nothing new, and says why in every metrics message.
@@ -179,6 +189,7 @@ test('a spool disk that fills up while the sink runs: ERRORED once (the core res
 
     // Space freed: everything held is stored, acknowledged and delivered by the same process.
     rmSync(ballast);
+    rmSync(ballast2);
     await c.waitForOutput(logLine('the spool stores records again'), 30_000, from);
     await producer.stopNew();
     await producer.drain(30_000);
