@@ -97,12 +97,16 @@ async function main(): Promise<void> {
   const erroredFile = join(process.cwd(), ERRORED_REPORT_FILE);
   const errored = new ErroredReporter({ file: erroredFile, report: () => ipc.updateState('ERRORED'), logger });
   const spoolErrored = new ErroredReporter({ file: erroredFile, report: () => ipc.updateState('ERRORED'), logger });
+  // One report at a time across both, so two episodes starting together cannot both read "no recent
+  // ERRORED" from the file and report twice. problem() never rejects.
+  let reporting: Promise<void> = Promise.resolve();
+  const serially = (report: () => Promise<void>): void => void (reporting = reporting.then(report));
   const guard = new SpoolGuard({
     spool,
     backoff: new Backoff({ initialDelayMs: SPOOL_RETRY_INITIAL_MS, maxDelayMs: SPOOL_RETRY_MAX_MS }, Math.random),
     logger,
     now: Date.now,
-    onProblem: (problem) => (problem ? void spoolErrored.problem(problem) : spoolErrored.recovered()),
+    onProblem: (problem) => (problem ? serially(() => spoolErrored.problem(problem)) : serially(async () => spoolErrored.recovered())),
   });
   // Built at start, and again by a live update of deliveryStreamName, region or send.*: always over
   // the same spool, so the records waiting in it are the new sender's to send.
@@ -117,7 +121,7 @@ async function main(): Promise<void> {
       lingerMs: c.send.lingerMs,
       maxBackoffMs: c.send.maxBackoffMs,
       now: Date.now,
-      onProblem: (problem) => (problem ? void errored.problem(problem) : errored.recovered()),
+      onProblem: (problem) => (problem ? serially(() => errored.problem(problem)) : serially(async () => errored.recovered())),
     });
     return { sender, close: () => putter.destroy() };
   };
