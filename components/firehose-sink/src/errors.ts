@@ -37,8 +37,18 @@ export class SendError extends Error {
 
 /** The spool could not write or sync: the records of that put are not acknowledged (the producer keeps them). */
 export class SpoolWriteError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The errno code of the failed call (ENOSPC, EROFS, EACCES, ENOENT...), or EIO when there is none. */
+  readonly code: string;
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
     super(message, { cause: options?.cause });
     this.name = 'SpoolWriteError';
+    this.code = options?.code ?? errnoCode(options?.cause);
   }
+}
+
+/** The errno code of a failed file call (`ENOSPC`...); EIO for anything that carries none. */
+export function errnoCode(e: unknown): string {
+  if (e instanceof SpoolWriteError) return e.code;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'EIO';
 }

@@ -1,9 +1,11 @@
 // conduit.FirehoseSink's entry point: the only place the real clients are built (Greengrass IPC,
 // Amazon Data Firehose through the token exchange service). It reads and validates the configuration,
 // opens (and recovers) the spool in the work folder, takes put messages, starts the sender, reports
-// RUNNING, applies configuration updates live (live-config.ts), and on SIGTERM stops taking records
-// and lets the call in flight finish within the recipe's Shutdown timeout. Record data is never
-// logged: only ids and sizes.
+// RUNNING, applies configuration updates live (live-config.ts), and on SIGTERM stops taking records,
+// lets the call in flight finish or abandons it, and closes the spool within a 3 s budget (the nucleus
+// kills 5 s after SIGTERM). A spool disk that is full, read-only or missing keeps it RUNNING and
+// accepting nothing until the disk is fixed (spool-guard.ts). Record data is never logged: only ids
+// and sizes.
 import { issuesForLog } from '../../../shared/config-error';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -16,13 +18,25 @@ import { ConfigError } from './errors';
 import { FirehosePutter } from './firehose-client';
 import { SinkIntake } from './intake';
 import { SinkLiveConfig, validateSinkConfig, type SendPath } from './live-config';
-import { SinkRuntime } from './runtime';
+import { SinkRuntime, withDeadline } from './runtime';
 import { FirehoseSender } from './sender';
 import { FirehoseSpool } from './spool';
+import { SpoolGuard } from './spool-guard';
 
 const COMPONENT = 'conduit.FirehoseSink';
-/** Time to finish the call in flight on SIGTERM: the recipe's Shutdown timeout (15 s) less a margin. */
-const SHUTDOWN_BUDGET_MS = 10_000;
+/**
+ * Time from SIGTERM to a closed spool. The nucleus sends SIGKILL 5 s after SIGTERM, hard-coded
+ * (Exec.gracefulShutdownTimeout; the recipe's Shutdown Timeout does not lengthen it): 3 s leaves
+ * room for a loaded core, the IPC close and the exit.
+ */
+const SHUTDOWN_BUDGET_MS = 3_000;
+/** The IPC connection's close gets this long after the spool is closed. */
+const IPC_CLOSE_WAIT_MS = 300;
+/** If a stop step hangs regardless, exit here, still a second before the nucleus's kill. */
+const EXIT_BACKSTOP_MS = 4_000;
+/** Retries of a spool that cannot be opened or written: capped backoff with full jitter. */
+const SPOOL_RETRY_INITIAL_MS = 1_000;
+const SPOOL_RETRY_MAX_MS = 10_000;
 /** The spool's folder inside the component's work folder ({work:path}, the process's cwd). */
 const SPOOL_DIR = 'spool';
 
@@ -71,19 +85,30 @@ async function main(): Promise<void> {
   logger.setLevel(config.logLevel);
   logger.info({ thingName, runId, config: describeConfig(config) }, 'starting');
 
-  let spool: FirehoseSpool;
+  // A spool whose disk is full, read-only or missing does not stop the sink (that would end BROKEN
+  // after three restarts, with the collector holding records meanwhile): it starts without it and
+  // opens it as soon as it can (spool-guard.ts); until then it accepts nothing.
   const spoolDir = join(process.cwd(), SPOOL_DIR);
-  try {
-    spool = FirehoseSpool.open({ dir: spoolDir, maxBytes: config.spool.maxBytes, segmentBytes: config.spool.segmentBytes, logger });
-  } catch (e) {
-    return fail(`cannot open the spool in ${spoolDir}: ${e instanceof Error ? e.message : String(e)}`, { fix: "check that the component's user can write its work folder and that the disk has room" });
-  }
-  const stats = spool.stats(Date.now());
-  logger.info({ dir: spoolDir, ...spool.recovery, bytes: stats.bytes, oldestAgeMs: stats.oldestAgeMs }, 'spool opened; records not yet delivered are sent first');
+  const spool = FirehoseSpool.unopened({ dir: spoolDir, maxBytes: config.spool.maxBytes, segmentBytes: config.spool.segmentBytes, logger });
 
-  // A stream that does not exist or may not be written: ERRORED for the console, rate-limited so the
-  // nucleus never marks the sink BROKEN for it; the records wait in the spool meanwhile.
-  const errored = new ErroredReporter({ file: join(process.cwd(), ERRORED_REPORT_FILE), report: () => ipc.updateState('ERRORED'), logger });
+  // A stream that does not exist or may not be written, a spool disk that cannot store: ERRORED for
+  // the console, rate-limited so the nucleus never marks the sink BROKEN for it; records wait in the
+  // spool (or in the producer) meanwhile. One reporter per cause, over the same record file (so the
+  // gap holds across both), so that delivery recovering does not end the disk's episode.
+  const erroredFile = join(process.cwd(), ERRORED_REPORT_FILE);
+  const errored = new ErroredReporter({ file: erroredFile, report: () => ipc.updateState('ERRORED'), logger });
+  const spoolErrored = new ErroredReporter({ file: erroredFile, report: () => ipc.updateState('ERRORED'), logger });
+  // One report at a time across both, so two episodes starting together cannot both read "no recent
+  // ERRORED" from the file and report twice. problem() never rejects.
+  let reporting: Promise<void> = Promise.resolve();
+  const serially = (report: () => Promise<void>): void => void (reporting = reporting.then(report));
+  const guard = new SpoolGuard({
+    spool,
+    backoff: new Backoff({ initialDelayMs: SPOOL_RETRY_INITIAL_MS, maxDelayMs: SPOOL_RETRY_MAX_MS }, Math.random),
+    logger,
+    now: Date.now,
+    onProblem: (problem) => (problem ? serially(() => spoolErrored.problem(problem)) : serially(async () => spoolErrored.recovered())),
+  });
   // Built at start, and again by a live update of deliveryStreamName, region or send.*: always over
   // the same spool, so the records waiting in it are the new sender's to send.
   const buildSendPath = (c: SinkConfig): SendPath => {
@@ -97,18 +122,19 @@ async function main(): Promise<void> {
       lingerMs: c.send.lingerMs,
       maxBackoffMs: c.send.maxBackoffMs,
       now: Date.now,
-      onProblem: (problem) => (problem ? void errored.problem(problem) : errored.recovered()),
+      onProblem: (problem) => (problem ? serially(() => errored.problem(problem)) : serially(async () => errored.recovered())),
     });
     return { sender, close: () => putter.destroy() };
   };
   const sendPath = buildSendPath(config);
-  const intake = new SinkIntake({ spool, pubsub: ipc, ackTopic: config.ackTopic, logger, now: Date.now });
-  const runtime = new SinkRuntime({ config, thingName, runId, spool, intake, sender: sendPath.sender, publisher: ipc, logger });
+  const intake = new SinkIntake({ spool: guard, pubsub: ipc, ackTopic: config.ackTopic, logger, now: Date.now });
+  const runtime = new SinkRuntime({ config, thingName, runId, spool, intake, sender: sendPath.sender, publisher: ipc, logger, spoolProblem: () => guard.problem });
   const subscribePut = (topic: string) => ipc.subscribeToTopic(topic, (payload) => intake.onMessage(payload));
 
   // Reported before the first call, so that an ERRORED from it comes after it.
   await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
   runtime.start();
+  guard.start();
   const put = subscribePut(config.putTopic);
   live = new SinkLiveConfig({
     logger,
@@ -133,16 +159,25 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => {
     if (stopping) return;
     stopping = true;
-    const deadline = Date.now() + SHUTDOWN_BUDGET_MS;
+    const termAt = Date.now();
+    const deadline = termAt + SHUTDOWN_BUDGET_MS;
     logger.info({ budgetMs: SHUTDOWN_BUDGET_MS }, 'SIGTERM: no new records; finishing the call in flight');
+    // Should a step hang after all, the process still exits before the nucleus's SIGKILL, and says so.
+    setTimeout(() => {
+      logger.warn({ afterMs: Date.now() - termAt }, 'stop: not finished in time; exiting now (records not delivered stay in the spool for the next start)');
+      process.exit(0);
+    }, EXIT_BACKSTOP_MS);
     void (async () => {
       // An update being applied finishes on its own; the stopped runtime no longer resumes sending.
       live?.stop();
-      const { abandonedCall, spooled } = await runtime.stop(deadline);
+      guard.stop();
+      const report = await runtime.stop(deadline);
       live?.sendPath.close();
-      // Spooled records are not lost: the next start sends them.
-      logger.info({ abandonedCall, spooled }, 'stopped cleanly');
-      await ipc.close();
+      // Nothing of this is lost: the spooled and abandoned records go at the next start, and the
+      // producer re-sends what was not acknowledged.
+      const unfinished = report.abandonedCall || report.acksNotOut > 0 || !report.loopEnded || !report.synced;
+      (unfinished ? logger.warn : logger.info).call(logger, { ...report, tookMs: Date.now() - termAt, budgetMs: SHUTDOWN_BUDGET_MS }, unfinished ? 'stopped within the budget; what could not finish is counted here' : 'stopped cleanly');
+      await withDeadline(ipc.close(), IPC_CLOSE_WAIT_MS);
       process.exit(0);
     })();
   });

@@ -2,9 +2,10 @@
 // decoded, each record checked, the good ones appended to the spool with one fsync, and then ONE
 // ack goes back naming every stored id (duplicates included: they are safe too) and every rejected
 // one with its reason. Nothing is acknowledged before it is durable: on a spool write error the
-// records are simply not acknowledged, and the producer, which keeps them, sends them again.
+// records are simply not acknowledged, and the producer, which keeps them, sends them again (the
+// spool guard, spool-guard.ts, reports the disk problem and decides when to try the disk again).
 import { decodePut, encodeAck, recordProblem, type HandoffRecord } from '../../../shared/handoff/protocol';
-import { SpoolWriteError } from './errors';
+import { SpoolWriteError, errnoCode } from './errors';
 import type { LocalPubSub, Logger, PublishFailure } from './ports';
 import type { AppendOutcome } from './spool';
 
@@ -38,6 +39,8 @@ export class SinkIntake {
   private readonly pendingAcks = new Set<Promise<void>>();
   /** From the options; a live configuration update may move it (setAckTopic). */
   private ackTopic: string;
+  /** The errno of the last put the spool could not store, until one is stored again. */
+  private failingCode: string | undefined;
 
   constructor(private readonly o: IntakeOptions) {
     this.ackTopic = o.ackTopic;
@@ -73,10 +76,16 @@ export class SinkIntake {
         const out = this.o.spool.append(good, this.o.now());
         stored = out.stored;
         rejected.push(...out.rejected);
+        this.failingCode = undefined;
       } catch (e) {
         this.c.notStored += good.length;
         const reason = e instanceof SpoolWriteError ? e.message : String(e);
-        this.o.logger.error(
+        const code = errnoCode(e);
+        // Once per run of failures with the same cause: a full disk must not cost an ERROR line per put.
+        const log = code === this.failingCode ? this.o.logger.debug : this.o.logger.error;
+        this.failingCode = code;
+        log.call(
+          this.o.logger,
           { producer, records: good.length, reason, fix: "free disk space in the component's work folder, or check the disk: nothing can be stored until writes succeed" },
           'cannot store records in the spool; they are not acknowledged and the producer keeps them',
         );
@@ -100,6 +109,11 @@ export class SinkIntake {
       })
       .finally(() => this.pendingAcks.delete(p));
     this.pendingAcks.add(p);
+  }
+
+  /** Acks being published now (a stop that cannot wait for them counts them). */
+  get pendingAckCount(): number {
+    return this.pendingAcks.size;
   }
 
   /** Stops taking put messages; resolves once the acks already on their way are out (or failed). */

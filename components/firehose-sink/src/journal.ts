@@ -2,7 +2,7 @@
 // restart does not send them again) and the ids of the last DELIVERED_IDS_KEPT of them (so a
 // producer re-sending an id after a lost ack is not delivered twice). Append-only, one fsync'd frame
 // per PutRecordBatch call, and compacted into a single snapshot frame by write-rename-fsync.
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeFrame, scanFrames } from './frames';
 
@@ -168,15 +168,29 @@ export class DoneJournal {
     try {
       writeAll(fd, frame);
       fsyncSync(fd);
-    } finally {
+    } catch (e) {
+      // A full disk, say: leave no half-written file taking room.
       closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw e;
     }
+    closeSync(fd);
     renameSync(tmp, path);
     fsyncDir(this.dir);
     closeSync(this.fd);
     this.fd = openSync(path, 'a');
     this.size = frame.length;
     this.snapshotBytes = frame.length;
+  }
+
+  /** fsyncs the journal file; false when that failed. */
+  sync(): boolean {
+    try {
+      fsyncSync(this.fd);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   close(): void {

@@ -21,7 +21,7 @@ export interface SinkMetricsInput {
   sender: SenderCounters;
   /** Records the sender holds for a retry. */
   holding: number;
-  /** What an operator must fix before delivery resumes (`firehose:<error>`), or null. */
+  /** What an operator must fix: the spool's disk (`spool:<errno>`, records are not accepted) first, else delivery (`firehose:<error>`); or null. */
   problem: string | null;
 }
 
@@ -36,7 +36,9 @@ export function buildSinkMetrics(m: SinkMetricsInput): Record<string, unknown> {
     at: m.nowMs,
     intervalSec: m.intervalSec,
     deliveryStreamName: m.deliveryStreamName,
-    // Not null while delivery waits for an operator (a stream missing, a role that may not write it): alarm on it.
+    // Not null while the sink waits for an operator: a spool disk that is full, read-only or missing
+    // (`spool:ENOSPC`...: nothing is accepted), or a stream missing, a role that may not write it
+    // (`firehose:...`: nothing is delivered). Alarm on it.
     problem: m.problem,
     spool: { ...m.spool, holding: m.holding },
     received: { messages: m.intake.messages, records: m.intake.received },

@@ -23,6 +23,8 @@ export interface SinkRuntimeOptions {
   publisher: IotCorePublisher;
   logger: Logger;
   now?: () => number;
+  /** What keeps the spool from storing (`spool:ENOSPC`...), or null: reported in the metrics before the sender's problem. */
+  spoolProblem?: () => string | null;
 }
 
 /** sending: the loop runs; paused: a live update holds it; stopping: for good. */
@@ -41,7 +43,7 @@ export class SinkRuntime {
   private wakeOnAppend = false;
   /** Appends so far: one that lands while a step runs must not be slept through. */
   private appends = 0;
-  private stopped: Promise<{ abandonedCall: boolean; spooled: number }> | undefined;
+  private stopped: Promise<StopReport> | undefined;
 
   constructor(private readonly o: SinkRuntimeOptions) {
     this.now = o.now ?? Date.now;
@@ -173,7 +175,7 @@ export class SinkRuntime {
       intake: this.o.intake.counters(),
       sender: this.sender.counters(),
       holding: this.sender.holding,
-      problem: this.sender.problem,
+      problem: this.o.spoolProblem?.() ?? this.sender.problem,
     });
   }
 
@@ -198,28 +200,55 @@ export class SinkRuntime {
   }
 
   /**
-   * Graceful stop: no more put messages are taken; the call in flight may finish until `deadlineMs`
-   * (the recipe's Shutdown timeout less a margin), then it is abandoned. Everything not delivered
-   * stays in the spool for the next run.
+   * Graceful stop, in bounded steps so that it ends before `deadlineMs` (SIGTERM plus the stop
+   * budget, well inside the nucleus's hard-coded 5 s to SIGKILL): no more put messages are taken;
+   * acks already on their way get at most ACK_WAIT_MS; the call in flight may finish until the
+   * deadline, then it is abandoned (its records stay in the spool and go again at the next start:
+   * Firehose may get them twice, never zero times); the spool and its journal are fsync'd and closed.
+   * What could not finish is counted in the report, for the log line before the exit.
    */
-  stop(deadlineMs: number): Promise<{ abandonedCall: boolean; spooled: number }> {
+  stop(deadlineMs: number): Promise<StopReport> {
     this.stopped ??= this.stopOnce(deadlineMs);
     return this.stopped;
   }
 
-  private async stopOnce(deadlineMs: number): Promise<{ abandonedCall: boolean; spooled: number }> {
+  private async stopOnce(deadlineMs: number): Promise<StopReport> {
     clearInterval(this.metricsTimer);
-    await withDeadline(this.o.intake.stop(), deadlineMs - this.now());
+    const acksOut = await withDeadline(this.o.intake.stop().then(() => true), Math.min(ACK_WAIT_MS, deadlineMs - this.now()));
+    const acksNotOut = acksOut ? 0 : this.o.intake.pendingAckCount;
     this.state = 'stopping';
     this.wake?.();
+    const inFlight = this.sender.inFlight;
     const abandonedCall = await this.finishStep(deadlineMs);
-    await this.loopDone;
+    // An aborted call ends at once with the SDK; one that ignores the abort must not hold the exit.
+    const loopEnded = await withDeadline(this.loopDone?.then(() => true) ?? Promise.resolve(true), LOOP_END_WAIT_MS);
     const body = this.metricsBody();
     this.o.logger.info({ metrics: body }, 'metrics');
     const spooled = this.o.spool.stats(this.now()).records;
-    this.o.spool.close();
-    return { abandonedCall, spooled };
+    const synced = this.o.spool.close();
+    return { abandonedCall, abandonedRecords: abandonedCall ? inFlight : 0, acksNotOut, loopEnded, spooled, synced };
   }
+}
+
+/** At most this long for acks on their way at a stop: a nucleus that does not take them now will not soon. */
+export const ACK_WAIT_MS = 500;
+/** At most this long for the send loop to end once its call was abandoned. */
+export const LOOP_END_WAIT_MS = 300;
+
+/** What a stop finished and what it left for the next start (nothing of it is lost). */
+export interface StopReport {
+  /** The PutRecordBatch call in flight was abandoned at the deadline. */
+  abandonedCall: boolean;
+  /** Records in that call: still in the spool, sent again at the next start (maybe a second time). */
+  abandonedRecords: number;
+  /** Acks not yet out at the stop: those records are stored; the producer re-sends them and is acknowledged as duplicates. */
+  acksNotOut: number;
+  /** False when the send loop had not ended in time (a call that ignored its abort). */
+  loopEnded: boolean;
+  /** Records left in the spool for the next start. */
+  spooled: number;
+  /** False when the final fsync of the spool or the journal failed (nothing acknowledged depends on it: every ack followed its own fsync). */
+  synced: boolean;
 }
 
 /** Resolves with the promise's value, or `late` (false unless given) once `ms` has passed. */

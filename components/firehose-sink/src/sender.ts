@@ -70,6 +70,8 @@ export class FirehoseSender {
   private held: Batch | undefined;
   private currentProblem: string | null = null;
   private controller: AbortController | undefined;
+  /** Lines in the PutRecordBatch call on its way (0 between calls). */
+  private inFlightLines = 0;
   private readonly c: SenderCounters = {
     calls: 0,
     records: 0,
@@ -110,6 +112,11 @@ export class FirehoseSender {
   /** Whether records are held for a retry (they are in the spool, claimed by the sender). */
   get holding(): number {
     return this.held?.entries.length ?? 0;
+  }
+
+  /** Lines of the call on its way to Firehose: what a stop abandons if it cannot wait for the answer. */
+  get inFlight(): number {
+    return this.inFlightLines;
   }
 
   /** Gives up on the call in flight (shutdown, or a sender being replaced): its records stay in the spool. */
@@ -180,6 +187,7 @@ export class FirehoseSender {
       this.c.retriedRecords += entries.length;
     }
     this.controller = new AbortController();
+    this.inFlightLines = entries.length;
     let failed: Map<number, string>;
     try {
       const result = await this.o.client.putRecordBatch(bodies, { abortSignal: this.controller.signal });
@@ -188,6 +196,7 @@ export class FirehoseSender {
       return this.callFailed({ entries, lines }, e);
     } finally {
       this.controller = undefined;
+      this.inFlightLines = 0;
     }
 
     this.c.calls++;

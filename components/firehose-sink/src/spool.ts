@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { HandoffRecord } from '../../../shared/handoff/protocol';
 import type { Logger } from '../../../shared/edge/ports';
 import { decodeRecordHeader, encodeRecord, recordDataOffset, recordFrameBytes, scanFrames } from './frames';
-import { DoneJournal, RangeSet, type RecentIds, fsyncDir, truncateAndSync, writeAll } from './journal';
+import { DoneJournal, RangeSet, RecentIds, fsyncDir, truncateAndSync, writeAll } from './journal';
 import { SpoolWriteError } from './errors';
 
 /** Most bytes one record frame may claim on recovery; a larger length is damage. */
@@ -96,39 +96,103 @@ export class FirehoseSpool {
   /** From the options; a live configuration update may change them (setLimits). */
   private limits: SpoolLimits;
   private readonly c: SpoolCounters = { stored: 0, duplicates: 0, evictedRecords: 0, evictedBytes: 0, delivered: 0 };
-  /** Called after every append that stored something (the sender waits on it). */
+  /** Undefined while the spool is not open (not yet, or closed). */
+  private journal: DoneJournal | undefined;
+  private recent = new RecentIds();
+  private nextSeq = 0;
+  private report: RecoveryReport = emptyRecovery();
+  /** Called after every append that stored something (the sender waits on it), and after an open that found records. */
   onAppend: (() => void) | undefined;
 
-  private constructor(
-    private readonly o: SpoolOptions,
-    private readonly journal: DoneJournal,
-    private readonly recent: RecentIds,
-    private nextSeq: number,
-    readonly recovery: RecoveryReport,
-  ) {
+  private constructor(private readonly o: SpoolOptions) {
     this.limits = { maxBytes: o.maxBytes, segmentBytes: o.segmentBytes };
   }
 
-  /** Opens the spool, recovering what a previous run left: everything not delivered is live again. */
+  /** Opens the spool, recovering what a previous run left: everything not delivered is live again. Throws when it cannot. */
   static open(o: SpoolOptions): FirehoseSpool {
+    const spool = new FirehoseSpool(o);
+    spool.recover();
+    return spool;
+  }
+
+  /**
+   * A spool that is not open yet: it holds nothing and takes nothing (append throws) until recover()
+   * succeeds. The sink starts with one when its disk is full, read-only or missing, and opens it
+   * once the disk allows it, without a restart.
+   */
+  static unopened(o: SpoolOptions): FirehoseSpool {
+    return new FirehoseSpool(o);
+  }
+
+  get dir(): string {
+    return this.o.dir;
+  }
+
+  get isOpen(): boolean {
+    return this.journal !== undefined;
+  }
+
+  /** What the last open found (zeros until one succeeded). */
+  get recovery(): RecoveryReport {
+    return this.report;
+  }
+
+  /**
+   * Opens the folder, reads the journal and every segment: the records not yet delivered are live
+   * again. Throws (leaving the spool closed, nothing held open) when the folder cannot be created or
+   * a file cannot be opened for writing; a no-op when already open.
+   */
+  recover(): void {
+    if (this.journal) return;
+    const o = this.o;
     mkdirSync(o.dir, { recursive: true });
     const { journal, replay } = DoneJournal.open(o.dir, o.journalCompactMinBytes);
-    const report: RecoveryReport = { records: 0, segments: 0, truncatedBytes: 0, corruptBytes: 0, journalTruncatedBytes: replay.truncatedBytes };
-    const spool = new FirehoseSpool(o, journal, replay.recent, replay.nextSeq, report);
-    const files = readdirSync(o.dir)
-      .map((f) => ({ f, m: SEGMENT_FILE.exec(f) }))
-      .filter((x) => x.m !== null)
-      .map((x) => ({ path: join(o.dir, x.f), firstSeq: Number(x.m![1]) }))
-      .sort((a, b) => a.firstSeq - b.firstSeq);
-    files.forEach((file, k) => spool.recoverSegment(file.path, file.firstSeq, k === files.length - 1, replay.done));
+    this.report = { records: 0, segments: 0, truncatedBytes: 0, corruptBytes: 0, journalTruncatedBytes: replay.truncatedBytes };
+    this.recent = replay.recent;
+    this.nextSeq = replay.nextSeq;
+    try {
+      const files = readdirSync(o.dir)
+        .map((f) => ({ f, m: SEGMENT_FILE.exec(f) }))
+        .filter((x) => x.m !== null)
+        .map((x) => ({ path: join(o.dir, x.f), firstSeq: Number(x.m![1]) }))
+        .sort((a, b) => a.firstSeq - b.firstSeq);
+      files.forEach((file, k) => this.recoverSegment(file.path, file.firstSeq, k === files.length - 1, replay.done));
+    } catch (e) {
+      this.forget();
+      journal.close();
+      throw e;
+    }
+    this.journal = journal;
     if (replay.truncatedBytes > 0) {
       o.logger.warn({ truncatedBytes: replay.truncatedBytes }, 'spool journal: cut off a torn tail; the deliveries it recorded may be sent again (duplicates, no loss)');
     }
-    report.records = spool.entries.size;
-    report.segments = spool.segments.length;
-    // A fresh snapshot: forgets the seqs of deleted segments, and the next start reads one frame.
-    journal.compact(spool.snapshot());
-    return spool;
+    this.report.records = this.entries.size;
+    this.report.segments = this.segments.length;
+    // A fresh snapshot: forgets the seqs of deleted segments, and the next start reads one frame. Only
+    // a saving: on a full disk the spool opens without it (and can deliver, which frees room).
+    try {
+      journal.compact(this.snapshot());
+    } catch (e) {
+      o.logger.warn({ error: String(e) }, 'cannot compact the spool journal at open; will try again later');
+    }
+    if (this.entries.size > 0) this.onAppend?.();
+  }
+
+  /** Drops everything a failed open had read, closing its files (the files themselves stay). */
+  private forget(): void {
+    for (const seg of this.segments) {
+      try {
+        closeSync(seg.fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.segments.length = 0;
+    this.entries.clear();
+    this.liveIds.clear();
+    this.active = undefined;
+    this.usage = 0;
+    this.unclaimedLineBytes = 0;
   }
 
   private recoverSegment(path: string, firstSeq: number, isLast: boolean, done: RangeSet): void {
@@ -149,10 +213,10 @@ export class FirehoseSpool {
       seg.size = start;
       const fields = { segment: path, offset: start, bytes: cut, why: f.kind === 'bad' ? f.why : 'corrupt' };
       if (isLast) {
-        this.recovery.truncatedBytes += cut;
+        this.report.truncatedBytes += cut;
         this.o.logger.warn(fields, 'spool recovery: cut off a damaged tail of the last segment (a write torn by a crash; those records were never acknowledged, producers send them again)');
       } else {
-        this.recovery.corruptBytes += cut;
+        this.report.corruptBytes += cut;
         this.o.logger.error(fields, 'spool recovery: a segment is damaged; the records after the damage are lost (data lost): check the disk');
       }
       break;
@@ -164,6 +228,7 @@ export class FirehoseSpool {
 
   /** Stores the records of one put message (already checked with recordProblem), then fsyncs once. */
   append(records: readonly HandoffRecord[], nowMs: number): AppendOutcome {
+    if (!this.journal) throw new SpoolWriteError(`the spool in ${this.o.dir} is not open`, { code: 'ENOTOPEN' });
     const out: AppendOutcome = { stored: [], duplicates: 0, rejected: [] };
     const added: SpoolEntry[] = [];
     const touched = new Map<Segment, number>();
@@ -378,6 +443,8 @@ export class FirehoseSpool {
     this.c.delivered += ids.length;
     if (ids.length === 0) return { notLive };
     try {
+      // Closed meanwhile (a stop): not journaled, so sent again at the next start (duplicates, no loss).
+      if (!this.journal) throw new Error('the spool is closed');
       this.journal.appendDone(seqs, ids);
     } catch (e) {
       this.o.logger.warn({ error: String(e), records: ids.length }, 'cannot record deliveries in the spool journal: those records will be sent again after a restart (duplicates, no loss)');
@@ -392,7 +459,7 @@ export class FirehoseSpool {
     }
     try {
       if (deleted) fsyncDir(this.o.dir);
-      if (this.journal.wantsCompaction) this.journal.compact(this.snapshot());
+      if (this.journal?.wantsCompaction) this.journal.compact(this.snapshot());
     } catch (e) {
       this.o.logger.warn({ error: String(e) }, 'cannot compact the spool journal; will try again');
     }
@@ -422,10 +489,29 @@ export class FirehoseSpool {
     return { ...this.c };
   }
 
-  close(): void {
-    for (const seg of this.segments) closeSync(seg.fd);
-    this.segments.length = 0;
-    this.active = undefined;
+  /**
+   * fsyncs every segment and the journal, then closes them; returns false when a sync failed. Every
+   * ack already followed its own fsync, so this is a last safeguard, not what durability rests on.
+   * The spool is closed afterwards (append throws). A no-op on a spool that is not open.
+   */
+  close(): boolean {
+    if (!this.journal) return true;
+    let synced = true;
+    for (const seg of this.segments) {
+      try {
+        fsyncSync(seg.fd);
+      } catch {
+        synced = false;
+      }
+    }
+    synced = this.journal.sync() && synced;
+    this.forget();
     this.journal.close();
+    this.journal = undefined;
+    return synced;
   }
+}
+
+function emptyRecovery(): RecoveryReport {
+  return { records: 0, segments: 0, truncatedBytes: 0, corruptBytes: 0, journalTruncatedBytes: 0 };
 }

@@ -11,7 +11,7 @@ import { parseSinkConfig } from '../../../../components/firehose-sink/src/config
 import { FirehoseSpool } from '../../../../components/firehose-sink/src/spool';
 import { FirehoseSender } from '../../../../components/firehose-sink/src/sender';
 import { SinkIntake } from '../../../../components/firehose-sink/src/intake';
-import { SinkRuntime } from '../../../../components/firehose-sink/src/runtime';
+import { LOOP_END_WAIT_MS, SinkRuntime } from '../../../../components/firehose-sink/src/runtime';
 import { SendError } from '../../../../components/firehose-sink/src/errors';
 import type { RecordBatchPutter } from '../../../../components/firehose-sink/src/ports';
 import { encodePut } from '../../../../shared/handoff/protocol';
@@ -85,7 +85,7 @@ test('records put while idle are sent at once; metrics carry the counters on the
   assert.deepEqual(m.body.received, { messages: 2, records: 4 });
   assert.deepEqual(m.body.spool, { bytes: m.body.spool.bytes, maxBytes: 256 * 1024 * 1024, records: 0, segments: 1, oldestAgeMs: null, holding: 0 });
   const r = await runtime.stop(Date.now() + 1000);
-  assert.deepEqual(r, { abandonedCall: false, spooled: 0 });
+  assert.deepEqual(r, { abandonedCall: false, abandonedRecords: 0, acksNotOut: 0, loopEnded: true, spooled: 0, synced: true });
 });
 
 test('stop lets the call in flight finish within the deadline', async (t) => {
@@ -97,7 +97,7 @@ test('stop lets the call in flight finish within the deadline', async (t) => {
   intake.onMessage(encodePut('p', [rec('slow')]));
   await until('the call', 2000, () => release !== undefined);
   setTimeout(() => release(), 100);
-  assert.deepEqual(await runtime.stop(Date.now() + 2000), { abandonedCall: false, spooled: 0 });
+  assert.deepEqual(await runtime.stop(Date.now() + 2000), { abandonedCall: false, abandonedRecords: 0, acksNotOut: 0, loopEnded: true, spooled: 0, synced: true });
 });
 
 test('a call still unanswered at the deadline is abandoned; its records stay for the next run', async (t) => {
@@ -115,12 +115,25 @@ test('a call still unanswered at the deadline is abandoned; its records stay for
   intake.onMessage(encodePut('p', [rec('stuck-1'), rec('stuck-2')]));
   await new Promise((r) => setTimeout(r, 50));
   const started = Date.now();
-  assert.deepEqual(await runtime.stop(Date.now() + 300), { abandonedCall: true, spooled: 2 });
+  assert.deepEqual(await runtime.stop(Date.now() + 300), { abandonedCall: true, abandonedRecords: 2, acksNotOut: 0, loopEnded: true, spooled: 2, synced: true }, 'the abandoned call is counted: both of its records');
   assert.ok(Date.now() - started < 1500);
   assert.equal(aborted, true);
   const next = FirehoseSpool.open({ dir, maxBytes: 1 << 20, segmentBytes: 64 << 10, logger: new CapturedLog() });
   assert.deepEqual([...next.unclaimed()].map((e) => e.id), ['stuck-1', 'stuck-2']);
   next.close();
+});
+
+test('a call that ignores its abort does not hold the stop: it ends by the deadline, and says the loop had not ended', async (t) => {
+  const { intake, runtime, spool } = setup(t, { putRecordBatch: () => new Promise(() => undefined) });
+  runtime.start();
+  intake.onMessage(encodePut('p', [rec('hung')]));
+  await new Promise((r) => setTimeout(r, 50));
+  const started = Date.now();
+  const report = await runtime.stop(Date.now() + 300);
+  assert.deepEqual(report, { abandonedCall: true, abandonedRecords: 1, acksNotOut: 0, loopEnded: false, spooled: 1, synced: true });
+  // The stop's own bound (deadline + LOOP_END_WAIT_MS), with room for a slow machine: it did not wait for the call.
+  assert.ok(Date.now() - started < 300 + LOOP_END_WAIT_MS + 1000);
+  assert.equal(spool.isOpen, false, 'the spool is closed all the same');
 });
 
 test('a metrics message the nucleus refuses is reported with the fix; a retryable failure is skipped', async (t) => {
@@ -199,7 +212,7 @@ test('a pause during a backoff ends it at once; a stop while paused does not res
   const started = Date.now();
   assert.deepEqual(await runtime.pauseSending(Date.now() + 2000), { abandonedCall: false });
   assert.ok(Date.now() - started < 50, 'the backoff sleep did not hold the pause');
-  assert.deepEqual(await runtime.stop(Date.now() + 500), { abandonedCall: false, spooled: 1 });
+  assert.deepEqual(await runtime.stop(Date.now() + 500), { abandonedCall: false, abandonedRecords: 0, acksNotOut: 0, loopEnded: true, spooled: 1, synced: true });
   let sent = 0;
   runtime.resumeSending(senderFor(spool, { putRecordBatch: async () => (sent++, { failed: [] }) }, log));
   await new Promise((r) => setTimeout(r, 100));
