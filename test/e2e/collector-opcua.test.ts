@@ -354,11 +354,16 @@ describe('NodeOpcUaSource against the simulated plant', () => {
       const good = plant.tags.length;
       await waitUntil('samples of every good tag', () => tagsWithData(r.samples).size === good, 20_000);
       assert.equal(r.source.counters().monitoredItemsFailed, 2);
-      const refused = r.logger.find(/refused to monitor a tag/, 'warn');
-      assert.equal(refused.length, 2);
-      assert.equal(refused[0]?.fields.nodeId, 'ns=1;s=Line1.DoesNotExist');
-      assert.match(String(refused[0]?.fields.status), /BadNodeIdUnknown/);
-      assert.equal(refused[1]?.fields.nodeId, 'not a node id');
+      // One line for the set, with counts by reason and the tags as examples: never one per tag.
+      const refused = r.logger.find(/refused to monitor 2 tags/, 'warn');
+      assert.equal(refused.length, 1);
+      const f = refused[0]!.fields as { count: number; byReason: Record<string, number>; examples: { tag: string; nodeId: string; status: string }[] };
+      assert.equal(f.count, 2);
+      assert.equal(f.byReason.BadNodeIdUnknown, 1);
+      assert.equal(Object.values(f.byReason).reduce((a, b) => a + b, 0), 2);
+      assert.deepEqual(f.examples.map((e) => [e.tag, e.nodeId]), [['Missing', 'ns=1;s=Line1.DoesNotExist'], ['Garbage', 'not a node id']]);
+      assert.match(f.examples[0]!.status, /BadNodeIdUnknown/);
+      assert.deepEqual(r.source.counters().monitoredItemsFailedByReason, f.byReason);
       assert.ok(r.samples.every((s) => s.tag < good));
       assertExactValues(plant, config, r.samples);
     } finally {
@@ -379,8 +384,10 @@ describe('NodeOpcUaSource against the simulated plant', () => {
     try {
       await waitUntil('samples of the nsu= tag', () => tagsWithData(r.samples).has(0), 20_000);
       assert.equal(r.source.counters().monitoredItemsFailed, 1);
-      const refused = r.logger.find(/refused to monitor a tag/, 'warn');
-      assert.match(String(refused[0]?.fields.status), /the server has no namespace urn:not:on:this:server/);
+      const refused = r.logger.find(/refused to monitor 1 tag;/, 'warn');
+      assert.equal(refused.length, 1);
+      const examples = (refused[0]!.fields as { examples: { status: string }[] }).examples;
+      assert.match(examples[0]!.status, /the server has no namespace urn:not:on:this:server/);
       assert.ok(r.samples.every((s) => s.tag === 0));
       assertExactValues(plant, config, r.samples);
     } finally {

@@ -96,6 +96,7 @@ export function buildMetrics(m: MetricsInput): Record<string, unknown> {
           watchdogResets: m.source.watchdogResets,
           overflowLost: m.source.overflowLost,
           monitoredItemsFailed: m.source.monitoredItemsFailed,
+          monitoredItemsFailedByReason: m.source.monitoredItemsFailedByReason ?? {},
         }
       : null,
     ipc: m.ipc,

@@ -38,6 +38,8 @@ export interface SourceCounters {
   watchdogResets: number;
   /** Monitored items the server refused (bad NodeId, not readable…), by the latest subscription. */
   monitoredItemsFailed: number;
+  /** The same, by reason (BadNodeIdUnknown: 9000…); absent until a subscription was made. */
+  monitoredItemsFailedByReason?: Record<string, number>;
 }
 
 export type SourceState = 'stopped' | 'connecting' | 'connected' | 'backoff';

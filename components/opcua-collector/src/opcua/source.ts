@@ -16,6 +16,7 @@
 // (eu-range.ts), so a range changed on the server is picked up at the next reconnect.
 //
 // READ-ONLY BY CONSTRUCTION: see session.ts. Nothing here writes to the server.
+import { summarizeItemFailures } from './item-failures';
 import { ConfigError } from '../errors';
 import type { CollectorConfig } from '../config-types';
 import { type EuRangeSink, needsEuRange } from '../eu-range';
@@ -412,15 +413,21 @@ export class NodeOpcUaSource implements OpcUaSource {
     return { connection, subscribed, connectedAt: Date.now() };
   }
 
+  /**
+   * One line for every set of refusals, never one per tag (item-failures.ts): a WARN when tags are
+   * refused that were not before, a debug line when the same ones are refused again (a reconnect).
+   */
   private reportItemFailures(failures: readonly ItemFailure[]): void {
     this.c.monitoredItemsFailed = failures.length;
-    for (const f of failures) {
-      const first = !this.reportedItemFailures.has(f.tag);
-      this.reportedItemFailures.add(f.tag);
-      const fields = { endpoint: this.config.endpointUrl, tag: this.config.tags[f.tag]?.name, nodeId: f.nodeId, status: f.status };
-      if (first) this.logger.warn(fields, 'the OPC UA server refused to monitor a tag; the other tags keep working');
-      else this.logger.debug(fields, 'the OPC UA server refused to monitor a tag again');
-    }
+    const summary = summarizeItemFailures(failures, (tag) => this.config.tags[tag]?.name);
+    this.c.monitoredItemsFailedByReason = summary.byReason;
+    if (failures.length === 0) return;
+    const fresh = failures.filter((f) => !this.reportedItemFailures.has(f.tag));
+    for (const f of fresh) this.reportedItemFailures.add(f.tag);
+    const fields = { endpoint: this.config.endpointUrl, ...summary, fix: 'run check-mapping on this configuration (docs/tools.md)' };
+    const what = `the OPC UA server refused to monitor ${failures.length} tag${failures.length === 1 ? '' : 's'}; the other tags keep working`;
+    if (fresh.length > 0) this.logger.warn({ ...fields, newlyRefused: fresh.length }, what);
+    else this.logger.debug(fields, `${what} (refused as before)`);
   }
 
   /**
