@@ -232,3 +232,52 @@ export function sinkRuleCases(): InvalidCase[] {
     { name: 'a stream ARN for a name', merge: { deliveryStreamName: 'arn:aws:firehose:eu-west-1:123456789012:deliverystream/x' }, path: '/deliveryStreamName' },
   ];
 }
+
+/**
+ * A random configuration near `base`: every optional key of the schema that `keep` does not name is
+ * set, with probability `p`, to a value the schema allows (a bound, the default, a value between;
+ * an enum member; a subset of an enum list). Lists of objects (tags) keep their entries and get the
+ * same treatment inside. Many candidates break a rule across keys; the property test keeps only what
+ * the parser accepts, since the property is "whatever the parser accepts runs".
+ */
+export function randomCandidate(schema: object, base: JsonObject, keep: ReadonlySet<string>, rnd: () => number, p = 0.3): JsonObject {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const value = (node: Node): JsonValue | undefined => {
+    if (node.enum !== undefined) return pick(node.enum as JsonValue[]);
+    if (node.type === 'boolean') return rnd() < 0.5;
+    if (node.type === 'integer' || node.type === 'number') {
+      const lo = node.minimum ?? (node.exclusiveMinimum !== undefined ? node.exclusiveMinimum + 1 : 0);
+      const hi = node.maximum ?? lo + 1_000;
+      const d = (node as { default?: number }).default;
+      const between = lo + rnd() * (hi - lo);
+      const choices = [lo, hi, between, ...(d === undefined ? [] : [d])];
+      const v = pick(choices);
+      return node.type === 'integer' ? Math.round(v) : v;
+    }
+    if (node.type === 'array' && node.items?.enum !== undefined) {
+      const all = node.items.enum as JsonValue[];
+      const some = all.filter(() => rnd() < 0.5);
+      return some.length > 0 ? some : [all[0]!];
+    }
+    return undefined; // text keeps its value: patterns and topics are the rules' business
+  };
+  const fill = (node: Node, doc: JsonObject, path: string): JsonObject => {
+    const out: JsonObject = structuredClone(doc);
+    for (const [k, child] of Object.entries(node.properties ?? {})) {
+      const p2 = path ? `${path}.${k}` : k;
+      if (k === 'accessControl' || keep.has(p2)) continue;
+      if (child.type === 'object') {
+        // An object that is there, or one the schema defaults ({}): a tag's alarm or deadband is not invented.
+        const present = out[k] !== undefined || (child as { default?: unknown }).default !== undefined;
+        if (present && rnd() < p) out[k] = fill(child, (out[k] as JsonObject | undefined) ?? {}, p2);
+      } else if (child.type === 'array' && child.items?.type === 'object' && Array.isArray(out[k])) {
+        out[k] = (out[k] as JsonObject[]).map((e) => fill(child.items!, e, `${p2}[]`));
+      } else if (!(node.required ?? []).includes(k) && rnd() < p) {
+        const v = value(child);
+        if (v !== undefined) out[k] = v;
+      }
+    }
+    return out;
+  };
+  return fill(schema as Node, base, '');
+}
