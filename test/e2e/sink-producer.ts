@@ -1,7 +1,8 @@
 // A producer for conduit.FirehoseSink's end-to-end tests: a real aws-iot-device-sdk-v2 Greengrass IPC
 // client, registered with the local core as a component with exact pubsub policies, that keeps every
 // record until the sink acknowledges it and re-sends what stays unacknowledged, as the hand-off
-// protocol (shared/handoff/protocol.ts) asks of a producer. Same behaviour as the one in sink.test.ts.
+// protocol (shared/handoff/protocol.ts) asks of a producer, so a put lost while the sink (re)starts is
+// sent again. Used by sink.test.ts and sink-spool-disk.test.ts.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { cancel } from 'aws-crt';
@@ -30,7 +31,9 @@ function deadline(ms = 5000): { cancelController: cancel.CancelController } {
 export class SinkProducer {
   readonly acked = new Set<string>();
   readonly rejected = new Map<string, string>();
-  /** Every record handed to put() or produce(), in order. */
+  /** Every ack message addressed to this producer, in arrival order (to see a record acknowledged again). */
+  readonly ackMessages: { stored: string[] }[] = [];
+  /** Every record produce() made, in order (put() and deliver() do not add to it). */
   readonly sent: HandoffRecord[] = [];
   private producing: Promise<void> | undefined;
   private stopProducing = false;
@@ -67,6 +70,7 @@ export class SinkProducer {
     acks.on('message', (m) => {
       const d = decodeAck(Buffer.from(m.binaryMessage?.message as Buffer));
       if (!d.ok || d.message.producer !== name) return;
+      p.ackMessages.push({ stored: d.message.stored });
       for (const id of d.message.stored) p.acked.add(id);
       for (const r of d.message.rejected) p.rejected.set(r.id, r.reason);
     });
@@ -76,6 +80,18 @@ export class SinkProducer {
 
   async put(records: HandoffRecord[]): Promise<void> {
     await this.client.publishToTopic({ topic: DEFAULT_PUT_TOPIC, publishMessage: { binaryMessage: { message: encodePut(this.name, records) } } }, deadline());
+  }
+
+  /** Puts the records `perMessage` at a time and re-sends the unacknowledged ones until all are acknowledged. */
+  async deliver(records: HandoffRecord[], perMessage: number, timeoutMs = 30_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const open = records.filter((r) => !this.acked.has(r.id) && !this.rejected.has(r.id));
+      if (open.length === 0) return;
+      if (Date.now() > end) assert.fail(`${open.length} records never acknowledged`);
+      for (let i = 0; i < open.length; i += perMessage) await this.put(open.slice(i, i + perMessage));
+      await until('acks', 2_000, () => open.every((r) => this.acked.has(r.id) || this.rejected.has(r.id))).catch(() => undefined);
+    }
   }
 
   /** Records sent and neither acknowledged nor rejected: what the producer still holds. */
@@ -120,6 +136,7 @@ export class SinkProducer {
     }
   }
 
+  /** Ends produce() if it runs, then closes the IPC connection. */
   async close(): Promise<void> {
     await this.stopNew();
     await this.client.close().catch(() => undefined);

@@ -6,15 +6,12 @@
 // What arrives is checked record id by record id.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { cancel } from 'aws-crt';
-import { greengrasscoreipc } from 'aws-iot-device-sdk-v2';
-import { DEFAULT_ACK_TOPIC, DEFAULT_PUT_TOPIC, decodeAck, encodePut, type HandoffRecord } from '../../shared/handoff/protocol';
 import { buildSink, type BuiltFixture } from '../harness/fixtures';
 import { LocalGreengrass } from '../harness/launcher/local-greengrass';
 import type { LaunchedComponent } from '../harness/launcher/component';
 import type { JsonObject } from '../harness/contracts';
+import { SinkProducer, records, until } from './sink-producer';
 
 const THING = 'gw-sink';
 const STREAM = 'conduit-sink-e2e';
@@ -32,99 +29,6 @@ before(async () => {
 after(() => {
   if (built) rmSync(built.outDir, { recursive: true, force: true });
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | false): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-function deadline(ms = 5000): { cancelController: cancel.CancelController } {
-  const cancelController = new cancel.CancelController();
-  setTimeout(() => cancelController.cancel(), ms).unref();
-  return { cancelController };
-}
-
-/**
- * A producer as the protocol asks for one: it keeps every record until the sink acknowledges it and
- * re-sends what stays unacknowledged, so a put lost while the sink (re)starts is sent again.
- */
-class Producer {
-  readonly acked = new Set<string>();
-  readonly rejected = new Map<string, string>();
-  readonly ackMessages: { stored: string[] }[] = [];
-
-  private constructor(private readonly client: greengrasscoreipc.Client) {}
-
-  static async connect(gg: LocalGreengrass): Promise<Producer> {
-    const svcuid = randomBytes(16).toString('hex');
-    gg.ipc.addComponent(PRODUCER, {
-      svcuid,
-      configuration: {
-        accessControl: {
-          'aws.greengrass.ipc.pubsub': {
-            [`${PRODUCER}:pubsub:1`]: { operations: ['aws.greengrass#PublishToTopic'], resources: [DEFAULT_PUT_TOPIC] },
-            [`${PRODUCER}:pubsub:2`]: { operations: ['aws.greengrass#SubscribeToTopic'], resources: [DEFAULT_ACK_TOPIC] },
-          },
-        },
-      },
-    });
-    // The SDK reads where the nucleus is and who we are from the environment, as in a component.
-    const saved = [process.env.AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT, process.env.SVCUID];
-    process.env.AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT = gg.ipc.socketPath;
-    process.env.SVCUID = svcuid;
-    const client = greengrasscoreipc.createClient();
-    const restore = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
-    restore('AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT', saved[0]);
-    restore('SVCUID', saved[1]);
-    await Promise.race([client.connect(), sleep(5000).then(() => assert.fail('producer: no ConnectAck within 5 s'))]);
-    const p = new Producer(client);
-    const acks = client.subscribeToTopic({ topic: DEFAULT_ACK_TOPIC }, deadline());
-    acks.on('message', (m) => {
-      const d = decodeAck(Buffer.from(m.binaryMessage?.message as Buffer));
-      if (!d.ok || d.message.producer !== PRODUCER) return;
-      p.ackMessages.push({ stored: d.message.stored });
-      for (const id of d.message.stored) p.acked.add(id);
-      for (const r of d.message.rejected) p.rejected.set(r.id, r.reason);
-    });
-    await acks.activate();
-    return p;
-  }
-
-  async put(records: HandoffRecord[]): Promise<void> {
-    await this.client.publishToTopic({ topic: DEFAULT_PUT_TOPIC, publishMessage: { binaryMessage: { message: encodePut(PRODUCER, records) } } }, deadline());
-  }
-
-  /** Puts the records `perMessage` at a time and re-sends the unacknowledged ones until all are acknowledged. */
-  async deliver(records: HandoffRecord[], perMessage: number, timeoutMs = 30_000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const open = records.filter((r) => !this.acked.has(r.id) && !this.rejected.has(r.id));
-      if (open.length === 0) return;
-      if (Date.now() > end) assert.fail(`${open.length} records never acknowledged`);
-      for (let i = 0; i < open.length; i += perMessage) await this.put(open.slice(i, i + perMessage));
-      await until('acks', 2_000, () => open.every((r) => this.acked.has(r.id) || this.rejected.has(r.id))).catch(() => undefined);
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.client.close().catch(() => undefined);
-  }
-}
-
-/** Records of about `bytes` bytes: one JSON line each, carrying its id. */
-function records(prefix: string, n: number, bytes = 500): HandoffRecord[] {
-  return Array.from({ length: n }, (_, i) => {
-    const id = `${prefix}-${String(i).padStart(4, '0')}`;
-    return { id, data: JSON.stringify({ id, pad: 'x'.repeat(Math.max(0, bytes - id.length - 20)) }) };
-  });
-}
 
 /** Every line the local Firehose accepted into a stream, as parsed JSON (records hold several newline-terminated lines), with when. */
 function delivered(gg: LocalGreengrass, stream = STREAM): { id: string; line: string; at: number }[] {
@@ -145,9 +49,9 @@ function metrics(gg: LocalGreengrass): Record<string, any>[] {
 const logLine = (msg: string) => (l: { text: string }) => l.text.includes(`"msg":"${msg}`);
 const errors = (c: LaunchedComponent) => c.jsonLines().filter((l) => l.level === 'error');
 
-async function withSink(config: JsonObject, fn: (gg: LocalGreengrass, c: LaunchedComponent, p: Producer) => Promise<void>): Promise<void> {
+async function withSink(config: JsonObject, fn: (gg: LocalGreengrass, c: LaunchedComponent, p: SinkProducer) => Promise<void>): Promise<void> {
   const gg = await LocalGreengrass.start({ thingName: THING, interpolateComponentConfiguration: true });
-  let producer: Producer | undefined;
+  let producer: SinkProducer | undefined;
   try {
     gg.aws.firehose.createDeliveryStream(STREAM);
     const c = await gg.deploy({
@@ -163,7 +67,7 @@ async function withSink(config: JsonObject, fn: (gg: LocalGreengrass, c: Launche
       },
     });
     await c.waitForOutput(logLine('running'), 20_000);
-    producer = await Producer.connect(gg);
+    producer = await SinkProducer.connect(gg, PRODUCER);
     await fn(gg, c, producer);
   } finally {
     gg.aws.firehose.clearFaults();
