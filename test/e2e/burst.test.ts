@@ -213,10 +213,75 @@ test('a collector stopped during a capture closes it early, marks it truncated a
     assert.deepEqual(parts[0]!.incomplete.filter((r) => r !== 'truncated' && r !== 'gaps'), [], 'truncated (and perhaps gaps), nothing else');
     assert.ok(captureSamples(parts).length >= 50, 'the pre-trigger part and what followed until the stop');
 
+    // The stop closed the alarm itself (the cloud is not left with a raise and no clear).
+    const closed = alarmEvents(gg).filter((e) => e.event === 'clear' && e.alarmId === raise.alarmId);
+    assert.equal(closed.length, 1, 'one clear for the alarm');
+    assert.equal(closed[0]!.reason, 'stop');
+    assert.equal(closed[0]!.captureId, raise.captureId);
+    assert.equal(closed[0]!.runId, raise.runId);
+
     await c.restart();
     const second = await until('a new alarm after the restart', 40_000, () => alarmEvents(gg).find((e) => e.event === 'raise' && e.runId !== raise.runId));
     assert.notEqual(second.alarmId, raise.alarmId);
     assert.notEqual(second.captureId, raise.captureId);
+    // The stop left nothing open, so the next run has nothing to close.
+    assert.deepEqual(alarmEvents(gg).filter((e) => e.reason === 'restart' || e.event === 'captureLost'), []);
+  }),
+);
+
+test('a collector killed (kill -9) during a capture: the next run closes the alarm with reason restart and says its capture was lost; an alarm whose capture the sink had stored is closed as not lost; new alarms work', { timeout: 240_000 }, () =>
+  withBurst({ preTriggerSec: 5, postTriggerSec: 15, cooldownSec: 0 }, async (gg, c) => {
+    await new Promise((r) => setTimeout(r, 7_000));
+    await plant.stepAmplitude(VIB, 12);
+    const raise = await until('the alarm raise event', 20_000, () => alarmEvents(gg).find((e) => e.event === 'raise'));
+    const firstPid = c.pid;
+    c.kill('SIGKILL'); // mid-capture: the capture runs 15 s past the raise
+    // The local core restarts a crashed component, as the nucleus does.
+    const close = await until('the restart close of the first alarm', 40_000, () =>
+      alarmEvents(gg).find((e) => e.event === 'clear' && e.alarmId === raise.alarmId),
+    );
+    assert.notEqual(c.pid, firstPid, 'a new process');
+    assert.equal(close.reason, 'restart');
+    assert.equal(close.captureId, raise.captureId);
+    assert.equal(close.captureLost, true, 'the capture was lost with the killed process');
+    assert.equal(close.raisedRunId, raise.runId);
+    assert.notEqual(close.runId, raise.runId, 'published by the new run');
+    assert.equal(close.raisedAt, raise.at);
+    assert.equal(close.v, raise.v);
+
+    // The vibration is still high: the new run raises its own alarm; its capture reaches the sink.
+    const second = await until('the new run raises again', 40_000, () => alarmEvents(gg).find((e) => e.event === 'raise' && e.runId === close.runId));
+    assert.equal(typeof second.captureId, 'string');
+    await until('the second capture in Firehose', 60_000, () => firehoseLines(gg).some((l) => l.type === 'capture' && l.captureId === second.captureId));
+    await until('the sink acknowledged it', 15_000, () => {
+      const m = gg.iotCore.filter((r) => r.topicName === `conduit/${THING}/metrics` && JSON.parse(r.payload.toString()).runId === close.runId).map((r) => JSON.parse(r.payload.toString())).at(-1);
+      return m?.burst?.handoff?.acked > 0 && m.burst.handoff.pending === 0;
+    });
+    assert.ok(!firehoseLines(gg).some((l) => l.captureId === raise.captureId), 'the killed run\'s capture never arrived: it was lost, as said');
+
+    // Killed again while this alarm is raised: its capture was stored, so it is closed as not lost.
+    c.kill('SIGKILL');
+    const close2 = await until('the restart close of the second alarm', 40_000, () =>
+      alarmEvents(gg).find((e) => e.event === 'clear' && e.alarmId === second.alarmId),
+    );
+    assert.equal(close2.reason, 'restart');
+    assert.equal(close2.captureLost, false, 'the sink had acknowledged the whole capture');
+    assert.equal(alarmEvents(gg).filter((e) => e.event === 'clear' && e.alarmId === raise.alarmId).length, 1, 'the first alarm was closed once');
+
+    // After the restarts, alarms work as before: raised, then cleared by the value.
+    const third = await until('the third run raises', 40_000, () => alarmEvents(gg).find((e) => e.event === 'raise' && e.runId === close2.runId));
+    await plant.stepAmplitude(VIB, 2);
+    const clear = await until('the clear by value', 30_000, () => alarmEvents(gg).find((e) => e.event === 'clear' && e.alarmId === third.alarmId));
+    assert.equal(clear.reason, 'value');
+    assert.ok(clear.value < 3);
+    // Per run, alarm seqs are contiguous from 0: the closes are ordinary events of the run that publishes them.
+    for (const runId of new Set(alarmEvents(gg).map((e) => e.runId))) {
+      const seqs = alarmEvents(gg).filter((e) => e.runId === runId).map((e) => e.seq);
+      assert.deepEqual(seqs, seqs.map((_, i) => i), `run ${runId}: alarm seqs`);
+    }
+    const stop = await c.stop();
+    assert.deepEqual([stop.code, stop.killed], [0, false]);
+    assert.deepEqual(c.jsonLines().filter((l) => l.level === 'error').map((l) => l.msg), [], 'the last run lost nothing');
   }),
 );
 
