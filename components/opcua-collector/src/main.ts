@@ -130,37 +130,8 @@ async function main(): Promise<void> {
   });
 
   runtime.start();
-  if (pipeline.burst.enabled) handoff.start();
-  // Reported before the source starts, so that an ERRORED from its first attempts comes after it.
-  await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
-  await source.start();
-  live = new LiveConfig({
-    logger,
-    initial: config,
-    read: () => ipc.getConfiguration(),
-    apply: async (next, diff) => {
-      logger.setLevel(next.logLevel);
-      const replaced = diff.pipelineChanged ? new CollectorPipeline(next, { thingName, runId }) : pipeline;
-      let newCredentials: SecretsManagerCredentialSource | undefined;
-      if (next.credentialsSecretId !== live!.current.credentialsSecretId) newCredentials = new SecretsManagerCredentialSource({ secretId: next.credentialsSecretId });
-      // Samples go to the new pipeline from here on; then the old one is flushed behind them.
-      if (diff.reconnect || diff.subscriptionChanged || replaced !== pipeline) {
-        await source.reconfigure(next, replaced.onSample, { reconnect: diff.reconnect, ...(newCredentials ? { credentials: newCredentials } : {}) });
-      }
-      runtime.reconfigure(next, replaced);
-      pipeline = replaced;
-      await handoff.configure(handoffSettings(next));
-      if (pipeline.burst.enabled) handoff.start();
-      if (newCredentials) {
-        credentials.close();
-        credentials = newCredentials;
-      }
-      if (next.mode !== live!.current.mode) logger.warn({ mode: next.mode }, next.mode === 'shadow' ? 'shadow mode: only metrics are published from now on' : 'active mode: publishing again');
-    },
-    audit: (diff) => runtime.publishAudit(buildConfigAudit(diff, { thingName, site: live!.current.site, area: live!.current.area, runId, nowMs: Date.now() })),
-  });
-  logger.info({ telemetryTopic: runtime.telemetryTopic }, 'running');
-
+  // From here on a SIGTERM gets the bounded stop, even while the source is still starting.
+  // `live` is set further down; until then there is no configuration listener to stop.
   let stopping = false;
   process.on('SIGTERM', () => {
     if (stopping) return;
@@ -195,6 +166,37 @@ async function main(): Promise<void> {
       finish(false);
     })();
   });
+  if (pipeline.burst.enabled) handoff.start();
+  // Reported before the source starts, so that an ERRORED from its first attempts comes after it.
+  await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
+  await source.start();
+  live = new LiveConfig({
+    logger,
+    initial: config,
+    read: () => ipc.getConfiguration(),
+    apply: async (next, diff) => {
+      logger.setLevel(next.logLevel);
+      const replaced = diff.pipelineChanged ? new CollectorPipeline(next, { thingName, runId }) : pipeline;
+      let newCredentials: SecretsManagerCredentialSource | undefined;
+      if (next.credentialsSecretId !== live!.current.credentialsSecretId) newCredentials = new SecretsManagerCredentialSource({ secretId: next.credentialsSecretId });
+      // Samples go to the new pipeline from here on; then the old one is flushed behind them.
+      if (diff.reconnect || diff.subscriptionChanged || replaced !== pipeline) {
+        await source.reconfigure(next, replaced.onSample, { reconnect: diff.reconnect, ...(newCredentials ? { credentials: newCredentials } : {}) });
+      }
+      runtime.reconfigure(next, replaced);
+      pipeline = replaced;
+      await handoff.configure(handoffSettings(next));
+      if (pipeline.burst.enabled) handoff.start();
+      if (newCredentials) {
+        credentials.close();
+        credentials = newCredentials;
+      }
+      if (next.mode !== live!.current.mode) logger.warn({ mode: next.mode }, next.mode === 'shadow' ? 'shadow mode: only metrics are published from now on' : 'active mode: publishing again');
+    },
+    audit: (diff) => runtime.publishAudit(buildConfigAudit(diff, { thingName, site: live!.current.site, area: live!.current.area, runId, nowMs: Date.now() })),
+  });
+  logger.info({ telemetryTopic: runtime.telemetryTopic }, 'running');
+
 }
 
 /** `p`, or nothing after `ms`: a close that never settles must not hold the stop. */
