@@ -4,7 +4,7 @@
 // the local Firehose. What arrives is compared with the plant's known signal, sample by sample.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCollector, buildSink, type BuiltFixture } from '../harness/fixtures';
 import { LocalGreengrass } from '../harness/launcher/local-greengrass';
@@ -282,6 +282,50 @@ test('a collector killed (kill -9) during a capture: the next run closes the ala
     const stop = await c.stop();
     assert.deepEqual([stop.code, stop.killed], [0, false]);
     assert.deepEqual(c.jsonLines().filter((l) => l.level === 'error').map((l) => l.msg), [], 'the last run lost nothing');
+  }),
+);
+
+test('the sink is away while the collector stops, then while it is killed: finished captures are kept on disk, the next run hands them over, and their alarms are closed as not lost', { timeout: 240_000 }, () =>
+  withBurst({ preTriggerSec: 3, postTriggerSec: 2, cooldownSec: 0 }, async (gg, c, s) => {
+    await s.stop(); // e.g. a deployment that restarts both components
+    await new Promise((r) => setTimeout(r, 4_000));
+    await plant.stepAmplitude(VIB, 12);
+    const raise1 = await until('the first raise', 20_000, () => alarmEvents(gg).find((e) => e.event === 'raise'));
+    await c.waitForOutput((l) => l.text.includes('"msg":"capture finished; handing it to conduit.FirehoseSink') && l.text.includes(raise1.captureId), 20_000);
+    const stop = await c.stop();
+    assert.deepEqual([stop.code, stop.killed], [0, false]);
+    const line = c.jsonLines().find((l) => String(l.msg).startsWith('stopped')) as Record<string, any>;
+    assert.equal(line.level, 'warn', `not lost, so not ERROR: ${JSON.stringify(line)}`);
+    assert.ok(line.unackedRecords > 0 && line.recordsLost === 0, JSON.stringify(line));
+    assert.equal(alarmEvents(gg).find((e) => e.event === 'clear' && e.alarmId === raise1.alarmId)?.reason, 'stop');
+    assert.ok(readdirSync(join(c.workPath, 'captures')).length > 0, 'the capture is on disk');
+
+    // The next run (the sink still away) takes the capture over, raises its own alarm, and is killed
+    // once that capture too is finished and waiting for the sink.
+    const from = c.output.length;
+    await c.start();
+    await c.waitForOutput((l) => l.text.includes('"msg":"handing over the capture records an earlier run kept on disk') && l.text.includes(raise1.captureId), 20_000, from);
+    const raise2 = await until('the second run raises', 40_000, () => alarmEvents(gg).find((e) => e.event === 'raise' && e.runId !== raise1.runId));
+    await c.waitForOutput((l) => l.text.includes('"msg":"capture finished; handing it to conduit.FirehoseSink') && l.text.includes(raise2.captureId), 30_000, from);
+    c.kill('SIGKILL');
+    const close2 = await until('the restart close of the second alarm', 40_000, () => alarmEvents(gg).find((e) => e.event === 'clear' && e.alarmId === raise2.alarmId));
+    assert.equal(close2.reason, 'restart');
+    assert.equal(close2.captureLost, false, 'its capture was on disk: the third run hands it over');
+
+    // The sink is back: both captures arrive, once each, and leave the collector's disk.
+    await s.start();
+    await s.waitForState('RUNNING', 20_000);
+    for (const id of [raise1.captureId, raise2.captureId]) {
+      await until(`capture ${id} in Firehose`, 60_000, () => firehoseLines(gg).some((l) => l.type === 'capture' && l.captureId === id));
+    }
+    await until('the capture files removed once the sink had them', 20_000, () => !existsSync(join(c.workPath, 'captures')) || readdirSync(join(c.workPath, 'captures')).length === 0);
+    assert.deepEqual(alarmEvents(gg).filter((e) => e.event === 'captureLost' || e.captureLost === true), [], 'nothing was lost');
+    const byPart = new Map<string, number>();
+    for (const l of firehoseLines(gg)) if (l.type === 'capture') byPart.set(`${l.captureId}/${l.part}`, (byPart.get(`${l.captureId}/${l.part}`) ?? 0) + 1);
+    assert.deepEqual([...byPart.values()].filter((n) => n > 1), [], 'each part delivered once');
+    await plant.stepAmplitude(VIB, 2);
+    const final = await c.stop();
+    assert.deepEqual([final.code, final.killed], [0, false]);
   }),
 );
 

@@ -250,6 +250,11 @@ export class CaptureHandoff {
     await flush();
   }
 
+  /** Ids of the records waiting for the sink's acknowledgement. */
+  pendingIds(): string[] {
+    return [...this.pending.keys()];
+  }
+
   counters(): HandoffCounters {
     return { ...this.c, pending: this.pending.size, pendingBytes: this.pendingBytes };
   }

@@ -25,6 +25,7 @@ import { LiveConfig, type Validity } from './live-config';
 import { ERRORED_REPORT_FILE, ErroredReporter } from '../../../shared/edge/errored-report';
 import { AlarmLedger } from './alarm-ledger';
 import { AlarmLedgerFile } from './alarm-ledger-file';
+import { CaptureSpill } from './capture-spill';
 
 const COMPONENT = 'conduit.OpcUaCollector';
 /**
@@ -115,9 +116,13 @@ async function main(): Promise<void> {
   // What a crash would leave open in the cloud, and what the previous run left open (closed at start).
   const ledgerFile = AlarmLedgerFile.inWorkDir(process.cwd(), logger);
   const ledger = new AlarmLedger(ledgerFile.load());
+  // Finished captures stay on disk until the sink has them; what an earlier run left is handed over again.
+  const spill = new CaptureSpill(process.cwd(), logger);
   const runtime = new CollectorRuntime({
     ledger,
     saveLedger: () => ledgerFile.save(ledger),
+    spill,
+    recovered: spill.load(),
     handoff,
     config,
     thingName,
@@ -143,10 +148,10 @@ async function main(): Promise<void> {
     const finish = (ranOut: boolean): void => {
       const r = runtime.stopReport();
       const fields = { ...r, sessionClosed, tookMs: Date.now() - startedAt, budgetMs: STOP_BUDGET_MS, ranOut };
-      if (r.unsent > 0 || r.unackedRecords > 0) {
-        logger.error(fields, 'stopped with data lost: messages the nucleus had not accepted and capture records the sink had not acknowledged (counted here)');
-      } else if (ranOut || !sessionClosed || r.alarmsLeftOpen + r.capturesLeftOpen > 0) {
-        logger.warn(fields, 'stopped; what is left open is closed by the next run (reason restart)');
+      if (r.unsent > 0 || r.recordsLost > 0) {
+        logger.error(fields, 'stopped with data lost: messages the nucleus had not accepted (unsent) and capture records neither acknowledged by the sink nor kept on disk (recordsLost)');
+      } else if (ranOut || !sessionClosed || r.unackedRecords + r.alarmsLeftOpen + r.capturesLeftOpen > 0) {
+        logger.warn(fields, 'stopped; the next run hands over the captures kept on disk and closes what is left open');
       } else {
         logger.info(fields, 'stopped cleanly');
       }

@@ -5,7 +5,7 @@
 // and drops its oldest message, counted and logged at ERROR, only when it is full.
 import { Outbox, RateBudget, buildMappingMessages, expandTopic, type EncodedMessage } from '../../../shared/publish';
 import { encodeCaptureParts, type Capture } from '../../../shared/burst';
-import { MAX_RECORD_DATA_BYTES } from '../../../shared/handoff/protocol';
+import { MAX_RECORD_DATA_BYTES, type HandoffRecord } from '../../../shared/handoff/protocol';
 import type { AlarmLedger } from './alarm-ledger';
 import { buildAlarmMessage, buildCaptureLostMessage, buildCloseMessage, openAlarmOf, type CloseContext } from './alarm-message';
 import type { CaptureHandoff } from './capture-handoff';
@@ -40,6 +40,10 @@ export interface RuntimeOptions {
    */
   ledger?: AlarmLedger;
   saveLedger?: () => void;
+  /** Keeps finished captures on disk until the sink settled them (capture-spill.ts). */
+  spill?: { save(captureId: string, records: readonly HandoffRecord[]): void; settled(recordIds: readonly string[]): void; holds(recordId: string): boolean };
+  /** Capture records an earlier run left on disk: handed over again at start, so their captures are not lost. */
+  recovered?: readonly HandoffRecord[];
   /** The publisher refused for good in a way only a new deployment can fix (accessControl). */
   onFatal: (reason: string) => void;
   now?: () => number;
@@ -87,11 +91,17 @@ export class CollectorRuntime {
   /** Queues the mapping of this mappingVersion, the closes of what a previous run left open, and starts the ticks. */
   start(): void {
     this.enqueueMapping();
-    this.closeLeftOpen();
+    const recovered = this.o.handoff ? (this.o.recovered ?? []) : [];
+    this.closeLeftOpen(new Set(recovered.map((r) => r.id)));
     this.o.handoff?.onSettled((ids) => {
+      this.o.spill?.settled(ids);
       this.o.ledger?.settled(ids);
       this.o.saveLedger?.();
     });
+    if (recovered.length > 0) {
+      this.o.logger.info({ records: recovered.length, ids: recovered.map((r) => r.id) }, 'handing over the capture records an earlier run kept on disk');
+      this.o.handoff!.submit(recovered);
+    }
     this.startTimers();
     this.pump();
   }
@@ -99,16 +109,22 @@ export class CollectorRuntime {
   /**
    * Every alarm and capture a previous run left open (it was killed, or its stop ran out of time)
    * gets a closing event with reason "restart", saying whether the capture was lost. They stay in the
-   * ledger until the nucleus accepted that event, so a run killed before that closes them again.
+   * ledger until the nucleus accepted that event, so a run killed before that closes them again. A
+   * capture is not lost when every record it still owed the sink was found on disk (`recovered`): it
+   * is handed over again and stays in the ledger until the sink has it.
    */
-  private closeLeftOpen(): void {
+  private closeLeftOpen(recovered: ReadonlySet<string>): void {
     const ledger = this.o.ledger;
     if (!ledger) return;
-    const { alarms, captures } = ledger.leftOpenBy(this.o.runId);
+    const left = ledger.leftOpenBy(this.o.runId);
+    const alive = (c: { handedOver: boolean; unacked: string[] }): boolean => c.handedOver && c.unacked.every((id) => recovered.has(id));
+    const alarms = left.alarms;
+    const captures = left.captures.filter((c) => !alive(c));
     if (alarms.length + captures.length === 0) return;
     const closedCaptures = new Set<string>();
     for (const a of alarms) {
-      const lost = a.captureId !== null && ledger.capture(a.captureId) !== undefined;
+      const capture = a.captureId === null ? undefined : ledger.capture(a.captureId);
+      const lost = capture !== undefined && !alive(capture);
       const seq = this.queueClose((ctx) => buildCloseMessage(a, ctx, lost), 'restart');
       if (seq === undefined) continue;
       ledger.closing(a.alarmId, seq);
@@ -123,7 +139,11 @@ export class CollectorRuntime {
       if (seq !== undefined) ledger.captureClosing(c.captureId, seq);
     }
     this.o.logger.warn(
-      { alarms: alarms.map((a) => a.alarmId), captures: captures.map((c) => c.captureId), lostCaptures: [...new Set([...closedCaptures, ...captures.map((c) => c.captureId)])] },
+      {
+        alarms: alarms.map((a) => a.alarmId),
+        lostCaptures: [...new Set([...closedCaptures, ...captures.map((c) => c.captureId)])],
+        recoveredCaptures: left.captures.filter(alive).map((c) => c.captureId),
+      },
       'a previous run left alarms or captures open (it was killed or ran out of time): closing them with reason restart',
     );
     this.o.saveLedger?.();
@@ -324,6 +344,8 @@ export class CollectorRuntime {
       return;
     }
     this.o.ledger?.handedOver(capture.captureId, parts.map((p) => p.id));
+    // On disk until the sink has it: a stop that runs out of time, or a crash, does not lose it.
+    this.o.spill?.save(capture.captureId, parts);
     this.o.handoff.submit(parts);
     this.o.logger.info(fields, 'capture finished; handing it to conduit.FirehoseSink');
   }
@@ -480,25 +502,28 @@ export class CollectorRuntime {
   /** What is not finished now: at the end of stop(), or when the stop budget ran out first. */
   stopReport(): StopReport {
     const q = this.outbox.counters();
-    const h = this.o.handoff?.counters();
+    const unacked = this.o.handoff?.pendingIds() ?? [];
     const l = this.o.ledger?.counts();
     return {
       unsent: q.messages,
       unsentBytes: q.bytes,
-      unackedRecords: h?.pending ?? 0,
+      unackedRecords: unacked.length,
+      recordsLost: unacked.filter((id) => !this.o.spill?.holds(id)).length,
       alarmsLeftOpen: l?.alarms ?? 0,
       capturesLeftOpen: l?.captures ?? 0,
     };
   }
 }
 
-/** What a stop could not finish. Everything but the alarms is data lost with the process. */
+/** What a stop could not finish. */
 export interface StopReport {
   /** Messages for IoT Core the nucleus had not accepted (telemetry, alarms, metrics). */
   unsent: number;
   unsentBytes: number;
-  /** Capture records conduit.FirehoseSink had not acknowledged. */
+  /** Capture records conduit.FirehoseSink had not acknowledged: kept on disk, the next run hands them over. */
   unackedRecords: number;
+  /** Of those, the ones not on disk (the capture file could not be written): lost with the process. */
+  recordsLost: number;
   /** Alarms and captures the next run will close with reason "restart" (from the ledger). */
   alarmsLeftOpen: number;
   capturesLeftOpen: number;
