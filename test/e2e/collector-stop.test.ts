@@ -165,6 +165,21 @@ test('data in flight at SIGTERM: the queue the nucleus held back and the windows
   }),
 );
 
+test('the nucleus takes nothing at SIGTERM (spool full for good): the stop gives up at its budget, counts what it could not send in one ERROR line, and exits by itself', { timeout: 120_000 }, () =>
+  withCollector(plant, {}, async (gg, c) => {
+    gg.ipc.setIotCorePublishFault(() => SPOOL_FULL);
+    await c.waitForOutput(logLine('publish held for retry'), 5_000);
+    const stop = await c.stop();
+    assertExitedByItself(stop);
+    const line = stopLine(c);
+    assert.equal(line.level, 'error', 'data is lost with the process: ERROR');
+    assert.match(String(line.msg), /^stopped with data lost/);
+    assert.ok(line.unsent >= 2 && line.unsentBytes > 0, `the closed windows and the final metrics are counted: ${JSON.stringify(line)}`);
+    assert.equal(line.sessionClosed, true);
+    assert.ok(line.tookMs >= 2_400 && line.tookMs <= 3_100, `it tried until the drain deadline (2.5 s), no longer: ${line.tookMs} ms`);
+  }),
+);
+
 test('a plant that stopped answering (process frozen) at SIGTERM: the session close is abandoned at its share, the data still goes, the collector exits in time', { timeout: 120_000 }, () =>
   withCollector(plant, { watchdog: { noDataTimeoutMs: 30_000 } }, async (gg, c) => {
     const run = telemetry(gg)[0]!.runId;

@@ -7,7 +7,8 @@ import { Outbox, RateBudget, buildMappingMessages, expandTopic, type EncodedMess
 import { encodeCaptureParts, type Capture } from '../../../shared/burst';
 import { MAX_RECORD_DATA_BYTES, type HandoffRecord } from '../../../shared/handoff/protocol';
 import type { AlarmLedger } from './alarm-ledger';
-import { buildAlarmMessage, buildCaptureLostMessage, buildCloseMessage, openAlarmOf, type CloseContext } from './alarm-message';
+import { closeLeftOpen, closeOwnAlarms } from './alarm-closes';
+import { buildAlarmMessage, openAlarmOf, type CloseContext } from './alarm-message';
 import type { CaptureHandoff } from './capture-handoff';
 import type { CollectorConfig } from './config-types';
 import { PublishRejectedError } from '../../../shared/edge/greengrass-ipc';
@@ -106,57 +107,20 @@ export class CollectorRuntime {
     this.pump();
   }
 
-  /**
-   * Every alarm and capture a previous run left open (it was killed, or its stop ran out of time)
-   * gets a closing event with reason "restart", saying whether the capture was lost. They stay in the
-   * ledger until the nucleus accepted that event, so a run killed before that closes them again. A
-   * capture is not lost when every record it still owed the sink was found on disk (`recovered`): it
-   * is handed over again and stays in the ledger until the sink has it.
-   */
+  /** What a previous run left open: closed with reason "restart" (alarm-closes.ts). */
   private closeLeftOpen(recovered: ReadonlySet<string>): void {
-    const ledger = this.o.ledger;
-    if (!ledger) return;
-    const left = ledger.leftOpenBy(this.o.runId);
-    const alive = (c: { handedOver: boolean; unacked: string[] }): boolean => c.handedOver && c.unacked.every((id) => recovered.has(id));
-    const alarms = left.alarms;
-    const captures = left.captures.filter((c) => !alive(c));
-    if (alarms.length + captures.length === 0) return;
-    const closedCaptures = new Set<string>();
-    for (const a of alarms) {
-      const capture = a.captureId === null ? undefined : ledger.capture(a.captureId);
-      const lost = capture !== undefined && !alive(capture);
-      const seq = this.queueClose((ctx) => buildCloseMessage(a, ctx, lost), 'restart');
-      if (seq === undefined) continue;
-      ledger.closing(a.alarmId, seq);
-      if (lost && !closedCaptures.has(a.captureId!)) {
-        ledger.captureClosing(a.captureId!, seq);
-        closedCaptures.add(a.captureId!);
-      }
-    }
-    for (const c of captures) {
-      if (closedCaptures.has(c.captureId)) continue;
-      const seq = this.queueClose((ctx) => buildCaptureLostMessage(c, ctx), 'restart');
-      if (seq !== undefined) ledger.captureClosing(c.captureId, seq);
-    }
-    this.o.logger.warn(
-      {
-        alarms: alarms.map((a) => a.alarmId),
-        lostCaptures: [...new Set([...closedCaptures, ...captures.map((c) => c.captureId)])],
-        recoveredCaptures: left.captures.filter(alive).map((c) => c.captureId),
-      },
-      'a previous run left alarms or captures open (it was killed or ran out of time): closing them with reason restart',
-    );
+    if (!this.o.ledger) return;
+    const left = closeLeftOpen(this.o.ledger, this.o.runId, recovered, (build, reason) => this.queueClose(build, reason));
+    if (!left) return;
+    this.o.logger.warn({ ...left }, 'a previous run left alarms or captures open (it was killed or ran out of time): closing them with reason restart');
     this.o.saveLedger?.();
   }
 
-  /** This run's open alarms, closed by the collector itself (stop, pipeline replaced); their captures go on to the sink. */
+  /** This run's open alarms, closed by the collector itself (stop, pipeline replaced). */
   private closeOwnAlarms(reason: 'stop' | 'reconfigure'): void {
-    const ledger = this.o.ledger;
-    if (!ledger) return;
-    for (const a of ledger.openAlarmsOf(this.o.runId)) {
-      const seq = this.queueClose((ctx) => buildCloseMessage(a, ctx), reason);
-      if (seq !== undefined) ledger.closing(a.alarmId, seq);
-      this.o.logger.info({ alarmId: a.alarmId, tag: a.tag, captureId: a.captureId, reason }, 'alarm closed by the collector');
+    if (!this.o.ledger) return;
+    for (const a of closeOwnAlarms(this.o.ledger, this.o.runId, reason, (build, r) => this.queueClose(build, r))) {
+      this.o.logger.info({ ...a, reason }, 'alarm closed by the collector');
     }
     this.o.saveLedger?.();
   }

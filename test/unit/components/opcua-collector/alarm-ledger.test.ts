@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { AlarmLedger, LEDGER_VERSION, parseLedger, type OpenAlarm } from '../../../../components/opcua-collector/src/alarm-ledger';
 import { ALARM_LEDGER_FILE, AlarmLedgerFile } from '../../../../components/opcua-collector/src/alarm-ledger-file';
 import { buildCaptureLostMessage, buildCloseMessage } from '../../../../components/opcua-collector/src/alarm-message';
+import { closeLeftOpen } from '../../../../components/opcua-collector/src/alarm-closes';
 import { CapturedLog } from '../../../harness/captured-log';
 
 const alarm = (id: string, runId = 'run-1', captureId: string | null = `${runId}-c1`): OpenAlarm => ({
@@ -118,4 +119,39 @@ test('close messages: reason, the raising run, captureLost only for restart and 
   l.settled(['old-c3/1']);
   const lost = buildCaptureLostMessage(l.capture('old-c3')!, ctx);
   assert.deepEqual([lost.event, lost.reason, lost.alarmIds, lost.recordsUnacknowledged], ['captureLost', 'restart', ['old-a3'], ['old-c3/2']]);
+});
+
+test('closeLeftOpen: one close per alarm saying whether its capture is lost, a captureLost event for a capture whose alarm was already closed, nothing for a capture found on disk', () => {
+  const old = new AlarmLedger();
+  old.raised(alarm('old-a1', 'old'), capture('old-c1', 'old')); // still recording at the kill
+  old.raised(alarm('old-a2', 'old', 'old-c2'), capture('old-c2', 'old')); // finished, waiting for the sink, on disk
+  old.handedOver('old-c2', ['old-c2/1']);
+  old.raised(alarm('old-a3', 'old', 'old-c3'), capture('old-c3', 'old')); // cleared, capture waiting, not on disk
+  old.handedOver('old-c3', ['old-c3/1']);
+  old.closing('old-a3', 5);
+  old.published(5);
+  const l = new AlarmLedger(parseLedger(JSON.parse(JSON.stringify(old.snapshot()))));
+  const events: Record<string, unknown>[] = [];
+  let seq = 0;
+  const queue = (build: (ctx: any) => Record<string, unknown>, reason: string) => {
+    events.push(build({ thingName: 'gw', site: 's', area: 'a', runId: 'new', seq, atMs: 9_000, reason }));
+    return seq++;
+  };
+  const summary = closeLeftOpen(l, 'new', new Set(['old-c2/1']), queue);
+  assert.deepEqual(summary, { alarms: ['old-a1', 'old-a2'], lostCaptures: ['old-c1', 'old-c3'], recoveredCaptures: ['old-c2'] });
+  assert.deepEqual(
+    events.map((e) => [e.event, e.alarmId ?? e.captureId, e.captureLost, e.seq]),
+    [
+      ['clear', 'old-a1', true, 0],
+      ['clear', 'old-a2', false, 1],
+      ['captureLost', 'old-c3', undefined, 2],
+    ],
+  );
+  for (const s of [0, 1, 2]) l.published(s);
+  assert.deepEqual(l.snapshot().alarms, []);
+  assert.deepEqual(l.snapshot().captures.map((c) => c.captureId), ['old-c2'], 'the recovered capture waits for the sink');
+  l.settled(['old-c2/1']);
+  assert.equal(l.empty, true);
+  assert.equal(closeLeftOpen(l, 'new', new Set(), queue), undefined, 'nothing left: nothing published');
+  assert.equal(events.length, 3);
 });
