@@ -20,6 +20,12 @@ const STEP_AFTER_S = 20;
 const STREAM = 'conduit-bursts';
 /** The demo's pre-trigger: short enough for the ring to be full when the vibration steps at 20 s. */
 const DEMO_PRE_TRIGGER_S = 15;
+/**
+ * The whole stop: the collector (3 s budget, killed at 5 s like the nucleus does), the sink (the
+ * same), the core and the plant. Past it, what is left is killed, so the demo never leaves a
+ * component running behind it.
+ */
+const STOP_DEADLINE_MS = 20_000;
 
 function parseDuration(argv: string[]): number | undefined {
   const i = argv.indexOf('--duration');
@@ -41,15 +47,31 @@ async function main(): Promise<void> {
   const duration = parseDuration(process.argv.slice(2));
   const scratch = mkdtempSync(join(tmpdir(), 'conduit-demo-'));
   const cleanups: Array<() => Promise<unknown>> = [];
+  /** Process groups of the components (each runs detached, as under the nucleus): killed if the stop overruns. */
+  const groups: Array<() => number | undefined> = [];
   let stopping = false;
   const stop = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${why}: stopping (the collector flushes its open windows and queue first)…`);
+    const overrun = setTimeout(() => {
+      console.error(`the stop took more than ${STOP_DEADLINE_MS} ms: killing what is left`);
+      for (const g of groups) killGroup(g());
+      rmSync(scratch, { recursive: true, force: true });
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
     for (const c of cleanups.reverse()) await c().catch((e) => console.error(String(e)));
+    clearTimeout(overrun);
     rmSync(scratch, { recursive: true, force: true });
     process.exit(0);
   };
+  // The components run in process groups of their own (as under the nucleus), so a closing terminal's
+  // SIGHUP reaches only the demo: without a handler Node would die at once and leave them running.
+  // After a hang-up the terminal is gone, and writing to it fails (EIO): the stop must not die of that.
+  process.on('SIGHUP', () => {
+    for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
+    void stop('terminal closed (SIGHUP)');
+  });
   process.on('SIGINT', () => void stop('Ctrl-C'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
@@ -87,6 +109,7 @@ async function main(): Promise<void> {
     configurationUpdate: { merge: { deliveryStreamName: STREAM, metrics: { intervalSec: 5 } } as JsonObject },
   });
   cleanups.push(() => sink.stop());
+  groups.push(() => sink.pid);
   await sink.waitForState('RUNNING', 30_000);
 
   const tags = plant.tags.map((t) =>
@@ -115,6 +138,7 @@ async function main(): Promise<void> {
   });
   // Stopping the collector first lets it flush, as the nucleus would on a deployment.
   cleanups.push(() => collector.stop());
+  groups.push(() => collector.pid);
   await collector.waitForOutput((l) => l.text.includes('"msg":"connected to the OPC UA server and subscribed"'), 60_000);
 
   const telemetryTopic = `conduit/${THING}/telemetry`;
@@ -177,6 +201,15 @@ async function main(): Promise<void> {
     })();
   }, 1000);
   cleanups.push(async () => clearInterval(tick));
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 main().catch((e) => {

@@ -4,7 +4,7 @@
 // the local Firehose. What arrives is compared with the plant's known signal, sample by sample.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCollector, buildSink, type BuiltFixture } from '../harness/fixtures';
 import { LocalGreengrass } from '../harness/launcher/local-greengrass';
@@ -213,10 +213,119 @@ test('a collector stopped during a capture closes it early, marks it truncated a
     assert.deepEqual(parts[0]!.incomplete.filter((r) => r !== 'truncated' && r !== 'gaps'), [], 'truncated (and perhaps gaps), nothing else');
     assert.ok(captureSamples(parts).length >= 50, 'the pre-trigger part and what followed until the stop');
 
+    // The stop closed the alarm itself (the cloud is not left with a raise and no clear).
+    const closed = alarmEvents(gg).filter((e) => e.event === 'clear' && e.alarmId === raise.alarmId);
+    assert.equal(closed.length, 1, 'one clear for the alarm');
+    assert.equal(closed[0]!.reason, 'stop');
+    assert.equal(closed[0]!.captureId, raise.captureId);
+    assert.equal(closed[0]!.runId, raise.runId);
+
     await c.restart();
     const second = await until('a new alarm after the restart', 40_000, () => alarmEvents(gg).find((e) => e.event === 'raise' && e.runId !== raise.runId));
     assert.notEqual(second.alarmId, raise.alarmId);
     assert.notEqual(second.captureId, raise.captureId);
+    // The stop left nothing open, so the next run has nothing to close.
+    assert.deepEqual(alarmEvents(gg).filter((e) => e.reason === 'restart' || e.event === 'captureLost'), []);
+  }),
+);
+
+test('a collector killed (kill -9) during a capture: the next run closes the alarm with reason restart and says its capture was lost; an alarm whose capture the sink had stored is closed as not lost; new alarms work', { timeout: 240_000 }, () =>
+  withBurst({ preTriggerSec: 5, postTriggerSec: 15, cooldownSec: 0 }, async (gg, c) => {
+    await new Promise((r) => setTimeout(r, 7_000));
+    await plant.stepAmplitude(VIB, 12);
+    const raise = await until('the alarm raise event', 20_000, () => alarmEvents(gg).find((e) => e.event === 'raise'));
+    const firstPid = c.pid;
+    c.kill('SIGKILL'); // mid-capture: the capture runs 15 s past the raise
+    // The local core restarts a crashed component, as the nucleus does.
+    const close = await until('the restart close of the first alarm', 40_000, () =>
+      alarmEvents(gg).find((e) => e.event === 'clear' && e.alarmId === raise.alarmId),
+    );
+    assert.notEqual(c.pid, firstPid, 'a new process');
+    assert.equal(close.reason, 'restart');
+    assert.equal(close.captureId, raise.captureId);
+    assert.equal(close.captureLost, true, 'the capture was lost with the killed process');
+    assert.equal(close.raisedRunId, raise.runId);
+    assert.notEqual(close.runId, raise.runId, 'published by the new run');
+    assert.equal(close.raisedAt, raise.at);
+    assert.equal(close.v, raise.v);
+
+    // The vibration is still high: the new run raises its own alarm; its capture reaches the sink.
+    const second = await until('the new run raises again', 40_000, () => alarmEvents(gg).find((e) => e.event === 'raise' && e.runId === close.runId));
+    assert.equal(typeof second.captureId, 'string');
+    await until('the second capture in Firehose', 60_000, () => firehoseLines(gg).some((l) => l.type === 'capture' && l.captureId === second.captureId));
+    await until('the sink acknowledged it', 15_000, () => {
+      const m = gg.iotCore.filter((r) => r.topicName === `conduit/${THING}/metrics` && JSON.parse(r.payload.toString()).runId === close.runId).map((r) => JSON.parse(r.payload.toString())).at(-1);
+      return m?.burst?.handoff?.acked > 0 && m.burst.handoff.pending === 0;
+    });
+    assert.ok(!firehoseLines(gg).some((l) => l.captureId === raise.captureId), 'the killed run\'s capture never arrived: it was lost, as said');
+
+    // Killed again while this alarm is raised: its capture was stored, so it is closed as not lost.
+    c.kill('SIGKILL');
+    const close2 = await until('the restart close of the second alarm', 40_000, () =>
+      alarmEvents(gg).find((e) => e.event === 'clear' && e.alarmId === second.alarmId),
+    );
+    assert.equal(close2.reason, 'restart');
+    assert.equal(close2.captureLost, false, 'the sink had acknowledged the whole capture');
+    assert.equal(alarmEvents(gg).filter((e) => e.event === 'clear' && e.alarmId === raise.alarmId).length, 1, 'the first alarm was closed once');
+
+    // After the restarts, alarms work as before: raised, then cleared by the value.
+    const third = await until('the third run raises', 40_000, () => alarmEvents(gg).find((e) => e.event === 'raise' && e.runId === close2.runId));
+    await plant.stepAmplitude(VIB, 2);
+    const clear = await until('the clear by value', 30_000, () => alarmEvents(gg).find((e) => e.event === 'clear' && e.alarmId === third.alarmId));
+    assert.equal(clear.reason, 'value');
+    assert.ok(clear.value < 3);
+    // Per run, alarm seqs are contiguous from 0: the closes are ordinary events of the run that publishes them.
+    for (const runId of new Set(alarmEvents(gg).map((e) => e.runId))) {
+      const seqs = alarmEvents(gg).filter((e) => e.runId === runId).map((e) => e.seq);
+      assert.deepEqual(seqs, seqs.map((_, i) => i), `run ${runId}: alarm seqs`);
+    }
+    const stop = await c.stop();
+    assert.deepEqual([stop.code, stop.killed], [0, false]);
+    assert.deepEqual(c.jsonLines().filter((l) => l.level === 'error').map((l) => l.msg), [], 'the last run lost nothing');
+  }),
+);
+
+test('the sink is away while the collector stops, then while it is killed: finished captures are kept on disk, the next run hands them over, and their alarms are closed as not lost', { timeout: 240_000 }, () =>
+  withBurst({ preTriggerSec: 3, postTriggerSec: 2, cooldownSec: 0 }, async (gg, c, s) => {
+    await s.stop(); // e.g. a deployment that restarts both components
+    await new Promise((r) => setTimeout(r, 4_000));
+    await plant.stepAmplitude(VIB, 12);
+    const raise1 = await until('the first raise', 20_000, () => alarmEvents(gg).find((e) => e.event === 'raise'));
+    await c.waitForOutput((l) => l.text.includes('"msg":"capture finished; handing it to conduit.FirehoseSink') && l.text.includes(raise1.captureId), 20_000);
+    const stop = await c.stop();
+    assert.deepEqual([stop.code, stop.killed], [0, false]);
+    const line = c.jsonLines().find((l) => String(l.msg).startsWith('stopped')) as Record<string, any>;
+    assert.equal(line.level, 'warn', `not lost, so not ERROR: ${JSON.stringify(line)}`);
+    assert.ok(line.unackedRecords > 0 && line.recordsLost === 0, JSON.stringify(line));
+    assert.equal(alarmEvents(gg).find((e) => e.event === 'clear' && e.alarmId === raise1.alarmId)?.reason, 'stop');
+    assert.ok(readdirSync(join(c.workPath, 'captures')).length > 0, 'the capture is on disk');
+
+    // The next run (the sink still away) takes the capture over, raises its own alarm, and is killed
+    // once that capture too is finished and waiting for the sink.
+    const from = c.output.length;
+    await c.start();
+    await c.waitForOutput((l) => l.text.includes('"msg":"handing over the capture records an earlier run kept on disk') && l.text.includes(raise1.captureId), 20_000, from);
+    const raise2 = await until('the second run raises', 40_000, () => alarmEvents(gg).find((e) => e.event === 'raise' && e.runId !== raise1.runId));
+    await c.waitForOutput((l) => l.text.includes('"msg":"capture finished; handing it to conduit.FirehoseSink') && l.text.includes(raise2.captureId), 30_000, from);
+    c.kill('SIGKILL');
+    const close2 = await until('the restart close of the second alarm', 40_000, () => alarmEvents(gg).find((e) => e.event === 'clear' && e.alarmId === raise2.alarmId));
+    assert.equal(close2.reason, 'restart');
+    assert.equal(close2.captureLost, false, 'its capture was on disk: the third run hands it over');
+
+    // The sink is back: both captures arrive, once each, and leave the collector's disk.
+    await s.start();
+    await s.waitForState('RUNNING', 20_000);
+    for (const id of [raise1.captureId, raise2.captureId]) {
+      await until(`capture ${id} in Firehose`, 60_000, () => firehoseLines(gg).some((l) => l.type === 'capture' && l.captureId === id));
+    }
+    await until('the capture files removed once the sink had them', 20_000, () => !existsSync(join(c.workPath, 'captures')) || readdirSync(join(c.workPath, 'captures')).length === 0);
+    assert.deepEqual(alarmEvents(gg).filter((e) => e.event === 'captureLost' || e.captureLost === true), [], 'nothing was lost');
+    const byPart = new Map<string, number>();
+    for (const l of firehoseLines(gg)) if (l.type === 'capture') byPart.set(`${l.captureId}/${l.part}`, (byPart.get(`${l.captureId}/${l.part}`) ?? 0) + 1);
+    assert.deepEqual([...byPart.values()].filter((n) => n > 1), [], 'each part delivered once');
+    await plant.stepAmplitude(VIB, 2);
+    const final = await c.stop();
+    assert.deepEqual([final.code, final.killed], [0, false]);
   }),
 );
 

@@ -73,10 +73,17 @@ export class CaptureHandoff {
 
   private settings: HandoffSettings;
   private acks: LocalSubscription | undefined;
+  /** Told the ids of records that nothing waits for any more (stored, refused or evicted). */
+  private settledListener: ((ids: string[]) => void) | undefined;
 
   constructor(private readonly o: CaptureHandoffOptions) {
     this.now = o.now ?? Date.now;
     this.settings = { putTopic: o.putTopic, ackTopic: o.ackTopic, ackTimeoutMs: o.ackTimeoutMs, maxPendingBytes: o.maxPendingBytes };
+  }
+
+  /** One listener (the runtime's alarm ledger): the ids of records that nothing waits for any more. */
+  onSettled(listener: (ids: string[]) => void): void {
+    this.settledListener = listener;
   }
 
   start(): void {
@@ -145,15 +152,18 @@ export class CaptureHandoff {
   }
 
   private evictOverLimit(): void {
+    const evicted: string[] = [];
     for (const [id, p] of this.pending) {
-      if (this.pendingBytes <= this.settings.maxPendingBytes) return;
+      if (this.pendingBytes <= this.settings.maxPendingBytes) break;
       this.forget(id, p);
+      evicted.push(id);
       this.c.evicted++;
       this.o.logger.error(
         { recordId: id, bytes: p.bytes, attempts: p.attempts, maxPendingBytes: this.settings.maxPendingBytes },
         'capture record dropped before the sink acknowledged it (data lost): conduit.FirehoseSink has not answered; check that it is deployed and RUNNING',
       );
     }
+    if (evicted.length > 0) this.settledListener?.(evicted);
   }
 
   private forget(id: string, p: Pending): void {
@@ -169,19 +179,23 @@ export class CaptureHandoff {
       return;
     }
     if (d.message.producer !== this.o.producer) return;
+    const settled: string[] = [];
     for (const id of d.message.stored) {
       const p = this.pending.get(id);
       if (!p) continue;
       this.forget(id, p);
       this.c.acked++;
+      settled.push(id);
     }
     for (const r of d.message.rejected) {
       const p = this.pending.get(r.id);
       if (!p) continue;
       this.forget(r.id, p);
       this.c.rejected++;
+      settled.push(r.id);
       this.o.logger.error({ recordId: r.id, bytes: p.bytes, reason: r.reason }, 'conduit.FirehoseSink refused a capture record for good (data lost)');
     }
+    if (settled.length > 0) this.settledListener?.(settled);
     // The sink is alive: what it has not acknowledged in time is re-sent now rather than after a long backoff.
     const nowMs = this.now();
     for (const p of this.pending.values()) if (nowMs - p.sentAtMs >= this.settings.ackTimeoutMs) p.sentAtMs = -Infinity;
@@ -234,6 +248,11 @@ export class CaptureHandoff {
       bytes += size;
     }
     await flush();
+  }
+
+  /** Ids of the records waiting for the sink's acknowledgement. */
+  pendingIds(): string[] {
+    return [...this.pending.keys()];
   }
 
   counters(): HandoffCounters {

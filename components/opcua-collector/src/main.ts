@@ -1,7 +1,8 @@
 // conduit.OpcUaCollector's component: the only place the real clients are built (Greengrass IPC,
 // AWS Secrets Manager through the token exchange service, node-opcua). It reads and validates the
 // component's configuration, starts the pipeline and the OPC UA source, reports RUNNING, and on
-// SIGTERM flushes the open windows and the queue within the recipe's Shutdown timeout.
+// SIGTERM stops within STOP_BUDGET_MS: the nucleus sends SIGKILL 5 s after SIGTERM, whatever the
+// recipe's Shutdown Timeout says (Exec.java, gracefulShutdownTimeout).
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { format } from 'node:util';
@@ -22,10 +23,22 @@ import type { CollectorConfig } from './config-types';
 import { buildConfigAudit } from './config-diff';
 import { LiveConfig, type Validity } from './live-config';
 import { ERRORED_REPORT_FILE, ErroredReporter } from '../../../shared/edge/errored-report';
+import { AlarmLedger } from './alarm-ledger';
+import { AlarmLedgerFile } from './alarm-ledger-file';
+import { CaptureSpill } from './capture-spill';
 
 const COMPONENT = 'conduit.OpcUaCollector';
-/** Time to flush and publish on SIGTERM: the recipe's Shutdown timeout (15 s) less a margin. */
-const SHUTDOWN_BUDGET_MS = 10_000;
+/**
+ * SIGTERM to exit. The nucleus kills 5 s after SIGTERM (hard-coded); 3 s leaves room for a loaded
+ * core and a slow event loop. At the budget the process exits whatever is still pending.
+ */
+const STOP_BUDGET_MS = 3_000;
+/** The publish queue and the sink hand-off drain until this long after SIGTERM. */
+const DRAIN_BUDGET_MS = 2_500;
+/** Closing the OPC UA session (in parallel with the drain) waits at most this: a dead server must not hold the stop. */
+const SESSION_CLOSE_MS = 2_000;
+/** Closing the IPC connection, last. */
+const IPC_CLOSE_MS = 250;
 
 async function main(): Promise<void> {
   const logger = createLogger(COMPONENT);
@@ -100,7 +113,16 @@ async function main(): Promise<void> {
   // pub/sub permission is reported at deployment, not at the first alarm; a collector without alarms
   // needs no pub/sub permission at all.
   const handoff = new CaptureHandoff({ pubsub: ipc, logger, producer: COMPONENT, ...handoffSettings(config) });
+  // What a crash would leave open in the cloud, and what the previous run left open (closed at start).
+  const ledgerFile = AlarmLedgerFile.inWorkDir(process.cwd(), logger);
+  const ledger = new AlarmLedger(ledgerFile.load());
+  // Finished captures stay on disk until the sink has them; what an earlier run left is handed over again.
+  const spill = new CaptureSpill(process.cwd(), logger);
   const runtime = new CollectorRuntime({
+    ledger,
+    saveLedger: () => ledgerFile.save(ledger),
+    spill,
+    recovered: spill.load(),
     handoff,
     config,
     thingName,
@@ -113,6 +135,42 @@ async function main(): Promise<void> {
   });
 
   runtime.start();
+  // From here on a SIGTERM gets the bounded stop, even while the source is still starting.
+  // `live` is set further down; until then there is no configuration listener to stop.
+  let stopping = false;
+  process.on('SIGTERM', () => {
+    if (stopping) return;
+    stopping = true;
+    const startedAt = Date.now();
+    let sessionClosed = false;
+    logger.info({ budgetMs: STOP_BUDGET_MS }, 'SIGTERM: closing the open windows, alarms and captures, publishing what is queued, closing the OPC UA session');
+    // One line, with the counts of what could not finish; ERROR when data is lost with the process.
+    const finish = (ranOut: boolean): void => {
+      const r = runtime.stopReport();
+      const fields = { ...r, sessionClosed, tookMs: Date.now() - startedAt, budgetMs: STOP_BUDGET_MS, ranOut };
+      if (r.unsent > 0 || r.recordsLost > 0) {
+        logger.error(fields, 'stopped with data lost: messages the nucleus had not accepted (unsent) and capture records neither acknowledged by the sink nor kept on disk (recordsLost)');
+      } else if (ranOut || !sessionClosed || r.unackedRecords + r.alarmsLeftOpen + r.capturesLeftOpen > 0) {
+        logger.warn(fields, 'stopped; the next run hands over the captures kept on disk and closes what is left open');
+      } else {
+        logger.info(fields, 'stopped cleanly');
+      }
+      process.exit(0);
+    };
+    // Whatever still waits at the budget (a server that never answers CloseSession, an IPC call, a
+    // secret read, a reconnect timer), the process ends before the nucleus's SIGKILL.
+    setTimeout(() => finish(true), STOP_BUDGET_MS);
+    live?.stop();
+    // Synchronously: no new sample from here on. The session closes while the queue drains.
+    const closing = source.stop(SESSION_CLOSE_MS).then((ok) => void (sessionClosed = ok));
+    void (async () => {
+      await runtime.stop(startedAt + DRAIN_BUDGET_MS);
+      await closing;
+      credentials.close();
+      await within(ipc.close(), IPC_CLOSE_MS);
+      finish(false);
+    })();
+  });
   if (pipeline.burst.enabled) handoff.start();
   // Reported before the source starts, so that an ERRORED from its first attempts comes after it.
   await ipc.updateState('RUNNING').catch((e) => logger.warn({ error: describeIpcError(e) }, 'cannot report RUNNING'));
@@ -144,22 +202,16 @@ async function main(): Promise<void> {
   });
   logger.info({ telemetryTopic: runtime.telemetryTopic }, 'running');
 
-  let stopping = false;
-  process.on('SIGTERM', () => {
-    if (stopping) return;
-    stopping = true;
-    const deadline = Date.now() + SHUTDOWN_BUDGET_MS;
-    logger.info({ budgetMs: SHUTDOWN_BUDGET_MS }, 'SIGTERM: flushing open windows and the publish queue');
-    void (async () => {
-      live?.stop();
-      await source.stop();
-      const { unsent } = await runtime.stop(deadline);
-      credentials.close();
-      if (unsent > 0) logger.error({ unsent }, 'stopped with messages not yet accepted by the nucleus (data lost)');
-      else logger.info({}, 'stopped cleanly');
-      await ipc.close();
-      process.exit(0);
-    })();
+}
+
+/** `p`, or nothing after `ms`: a close that never settles must not hold the stop. */
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    p.catch(() => undefined).finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
 }
 

@@ -62,8 +62,11 @@ export interface OperatorProblem {
 export interface OpcUaSource {
   /** Starts connecting in the background (retrying forever with backoff); resolves once started, not connected. */
   start(): Promise<void>;
-  /** Closes the subscription and session; no sample reaches the sink after it resolves. */
-  stop(): Promise<void>;
+  /**
+   * Stops delivering samples at once (no sample reaches the sink once it is called), then closes the
+   * subscription and session within `timeoutMs`; true when they closed in time.
+   */
+  stop(timeoutMs?: number): Promise<boolean>;
   readonly state: SourceState;
   counters(): SourceCounters;
   /** The current problem that needs an operator; undefined once a connection succeeds. */

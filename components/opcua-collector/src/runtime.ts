@@ -5,8 +5,10 @@
 // and drops its oldest message, counted and logged at ERROR, only when it is full.
 import { Outbox, RateBudget, buildMappingMessages, expandTopic, type EncodedMessage } from '../../../shared/publish';
 import { encodeCaptureParts, type Capture } from '../../../shared/burst';
-import { MAX_RECORD_DATA_BYTES } from '../../../shared/handoff/protocol';
-import { buildAlarmMessage } from './alarm-message';
+import { MAX_RECORD_DATA_BYTES, type HandoffRecord } from '../../../shared/handoff/protocol';
+import type { AlarmLedger } from './alarm-ledger';
+import { closeLeftOpen, closeOwnAlarms } from './alarm-closes';
+import { buildAlarmMessage, openAlarmOf, type CloseContext } from './alarm-message';
 import type { CaptureHandoff } from './capture-handoff';
 import type { CollectorConfig } from './config-types';
 import { PublishRejectedError } from '../../../shared/edge/greengrass-ipc';
@@ -33,6 +35,16 @@ export interface RuntimeOptions {
   source?: OpcUaSource & { lastDataReceivedAtMs?: number | undefined; aliveAsOfMs?: number | undefined };
   /** Where finished captures go (conduit.FirehoseSink); without it captures are counted and dropped. */
   handoff?: CaptureHandoff;
+  /**
+   * Alarms and captures the cloud would see as open if the process died now; `saveLedger` writes it
+   * (synchronously, atomically) when it changed. Without it nothing is tracked.
+   */
+  ledger?: AlarmLedger;
+  saveLedger?: () => void;
+  /** Keeps finished captures on disk until the sink settled them (capture-spill.ts). */
+  spill?: { save(captureId: string, records: readonly HandoffRecord[]): void; settled(recordIds: readonly string[]): void; holds(recordId: string): boolean };
+  /** Capture records an earlier run left on disk: handed over again at start, so their captures are not lost. */
+  recovered?: readonly HandoffRecord[];
   /** The publisher refused for good in a way only a new deployment can fix (accessControl). */
   onFatal: (reason: string) => void;
   now?: () => number;
@@ -77,11 +89,50 @@ export class CollectorRuntime {
     return this.topics.telemetry;
   }
 
-  /** Queues the mapping of this mappingVersion and starts the ticks. */
+  /** Queues the mapping of this mappingVersion, the closes of what a previous run left open, and starts the ticks. */
   start(): void {
     this.enqueueMapping();
+    const recovered = this.o.handoff ? (this.o.recovered ?? []) : [];
+    this.closeLeftOpen(new Set(recovered.map((r) => r.id)));
+    this.o.handoff?.onSettled((ids) => {
+      this.o.spill?.settled(ids);
+      this.o.ledger?.settled(ids);
+      this.o.saveLedger?.();
+    });
+    if (recovered.length > 0) {
+      this.o.logger.info({ records: recovered.length, ids: recovered.map((r) => r.id) }, 'handing over the capture records an earlier run kept on disk');
+      this.o.handoff!.submit(recovered);
+    }
     this.startTimers();
     this.pump();
+  }
+
+  /** What a previous run left open: closed with reason "restart" (alarm-closes.ts). */
+  private closeLeftOpen(recovered: ReadonlySet<string>): void {
+    if (!this.o.ledger) return;
+    const left = closeLeftOpen(this.o.ledger, this.o.runId, recovered, (build, reason) => this.queueClose(build, reason));
+    if (!left) return;
+    this.o.logger.warn({ ...left }, 'a previous run left alarms or captures open (it was killed or ran out of time): closing them with reason restart');
+    this.o.saveLedger?.();
+  }
+
+  /** This run's open alarms, closed by the collector itself (stop, pipeline replaced). */
+  private closeOwnAlarms(reason: 'stop' | 'reconfigure'): void {
+    if (!this.o.ledger) return;
+    for (const a of closeOwnAlarms(this.o.ledger, this.o.runId, reason, (build, r) => this.queueClose(build, r))) {
+      this.o.logger.info({ ...a, reason }, 'alarm closed by the collector');
+    }
+    this.o.saveLedger?.();
+  }
+
+  /** Queues a closing event on the alarm topic; its seq, or undefined in shadow mode (nothing was published, nothing to close). */
+  private queueClose(build: (ctx: CloseContext) => Record<string, unknown>, reason: CloseContext['reason']): number | undefined {
+    if (this.o.config.mode === 'shadow') return undefined;
+    const c = this.o.config;
+    const seq = this.alarmSeq++;
+    const body = build({ thingName: this.o.thingName, site: c.site, area: c.area, runId: this.o.runId, seq, atMs: this.now(), reason });
+    this.publishData({ stream: 'alarm', seq, topic: this.topics.alarms, payload: Buffer.from(JSON.stringify(body)) });
+    return seq;
   }
 
   private startTimers(): void {
@@ -111,6 +162,8 @@ export class CollectorRuntime {
     if (pipeline !== old) {
       this.enqueueTelemetry(old.tick(this.now(), true, this.o.source?.aliveAsOfMs));
       this.handleBurst();
+      // The new pipeline's detector starts afresh: the old one's open alarms would never clear.
+      this.closeOwnAlarms('reconfigure');
       const st = old.encoder.counters().streams;
       pipeline.encoder.continueSequences({ rms: st.rms.nextSeq, deadband: st.deadband.nextSeq, change: st.change.nextSeq });
     }
@@ -190,16 +243,29 @@ export class CollectorRuntime {
   private handleBurst(): void {
     const { alarms, captures } = this.o.pipeline.burst.drain();
     const c = this.o.config;
+    // In shadow mode nothing reaches the cloud: nothing is open there.
+    const ledger = c.mode === 'shadow' ? undefined : this.o.ledger;
     for (const n of alarms) {
       const tag = c.tags[n.event.tag]!;
-      const body = buildAlarmMessage(n, { thingName: this.o.thingName, site: c.site, area: c.area, mappingVersion: c.mappingVersion, runId: this.o.runId, seq: this.alarmSeq, tag });
-      this.publishData({ stream: 'alarm', seq: this.alarmSeq++, topic: this.topics.alarms, payload: Buffer.from(JSON.stringify(body)) });
+      const seq = this.alarmSeq++;
+      if (ledger && n.event.kind === 'raise') {
+        const open = openAlarmOf(n, { mappingVersion: c.mappingVersion, runId: this.o.runId, tag });
+        const capture = n.captureId === null ? undefined : { captureId: n.captureId, runId: this.o.runId, mappingVersion: c.mappingVersion, tag: tag.name, nodeId: tag.nodeId };
+        ledger.raised(open, capture);
+        // On disk before the raise can be published: a crash after it leaves the next run something to close.
+        this.o.saveLedger?.();
+      } else if (ledger) {
+        ledger.closing(n.event.alarmId, seq);
+      }
+      const body = buildAlarmMessage(n, { thingName: this.o.thingName, site: c.site, area: c.area, mappingVersion: c.mappingVersion, runId: this.o.runId, seq, tag });
+      this.publishData({ stream: 'alarm', seq, topic: this.topics.alarms, payload: Buffer.from(JSON.stringify(body)) });
       const fields = { alarmId: n.event.alarmId, tag: tag.name, value: n.event.value, at: n.event.atMs, captureId: n.captureId };
       if (n.event.kind === 'clear') this.o.logger.info(fields, 'alarm cleared');
       else if (n.captureSkipped !== undefined) this.o.logger.warn({ ...fields, captureSkipped: n.captureSkipped }, 'alarm raised; no capture (skipped)');
       else this.o.logger.info({ ...fields, raiseAt: n.event.rule.raiseAt }, 'alarm raised');
     }
     for (const capture of captures) this.handOff(capture);
+    if (alarms.length + captures.length > 0) this.o.saveLedger?.();
   }
 
   private handOff(capture: Capture): void {
@@ -241,6 +307,9 @@ export class CollectorRuntime {
       this.o.logger.error(fields, 'capture dropped: no sink to hand it to (data lost)');
       return;
     }
+    this.o.ledger?.handedOver(capture.captureId, parts.map((p) => p.id));
+    // On disk until the sink has it: a stop that runs out of time, or a crash, does not lose it.
+    this.o.spill?.save(capture.captureId, parts);
     this.o.handoff.submit(parts);
     this.o.logger.info(fields, 'capture finished; handing it to conduit.FirehoseSink');
   }
@@ -322,6 +391,7 @@ export class CollectorRuntime {
       try {
         await this.o.publisher.publish(m.topic, m.payload, this.o.config.publish.qos, m.stream === 'mapping' && this.retainMapping);
         this.outbox.ack();
+        if (m.stream === 'alarm') this.alarmPublished(m.seq);
         this.published.messages++;
         this.published.bytes += m.payload.length;
       } catch (e) {
@@ -337,6 +407,8 @@ export class CollectorRuntime {
             return 'waiting';
           }
           this.outbox.discard();
+          // Refused for good: sending it again at the next start would be refused too.
+          if (m.stream === 'alarm') this.alarmPublished(m.seq);
           this.o.logger.error({ topic: m.topic, stream: m.stream, seq: m.seq, bytes: m.payload.length, reason: e.reason }, 'the nucleus rejected a message for good (data lost)');
           continue;
         }
@@ -350,6 +422,12 @@ export class CollectorRuntime {
     return 'drained';
   }
 
+  private alarmPublished(seq: number): void {
+    if (!this.o.ledger) return;
+    this.o.ledger.published(seq);
+    this.o.saveLedger?.();
+  }
+
   /** Publishes what is queued until the outbox is empty or `deadlineMs` has passed. */
   private async drain(deadlineMs: number): Promise<void> {
     while (this.outbox.counters().messages > 0 && this.now() < deadlineMs && !this.stopped) {
@@ -360,27 +438,59 @@ export class CollectorRuntime {
   }
 
   /**
-   * Graceful stop: the open windows are closed as partial windows and everything queued is
-   * published, until `deadlineMs` (the recipe's Shutdown timeout, less a margin) has passed.
+   * Graceful stop, all of it bounded by `deadlineMs`: the open windows close as partial windows, the
+   * open captures close (truncated) and go to the sink, this run's open alarms are closed (reason
+   * "stop"), then the publish queue and the sink hand-off drain side by side until the deadline.
+   * Returns what could not finish (main.ts logs it in one line); the ledger keeps what the next run
+   * must close.
    */
-  async stop(deadlineMs: number): Promise<{ unsent: number }> {
+  async stop(deadlineMs: number): Promise<StopReport> {
     clearInterval(this.tickTimer);
     clearInterval(this.metricsTimer);
     clearInterval(this.mappingTimer);
     this.tick(true);
+    this.closeOwnAlarms('stop');
+    const handedOver = this.o.handoff ? this.o.handoff.drain(deadlineMs) : Promise.resolve([]);
     await this.drain(deadlineMs);
     // After the data has gone: the last metrics count every drop, and queueing them evicts no data.
     this.emitMetrics();
     await this.drain(deadlineMs);
+    await handedOver;
     this.stopped = true;
     clearTimeout(this.pumpTimer);
-    // Captures closed by this stop (marked truncated) and any the sink has not acknowledged yet get
-    // what is left of the budget; what is still unacknowledged then is lost with this process.
-    const unacked = this.o.handoff ? await this.o.handoff.drain(deadlineMs) : [];
     this.o.handoff?.stop();
-    if (unacked.length > 0) this.o.logger.error({ records: unacked }, 'stopped with capture records not acknowledged by conduit.FirehoseSink (data lost)');
-    return { unsent: this.outbox.counters().messages };
+    this.o.saveLedger?.();
+    return this.stopReport();
   }
+
+  /** What is not finished now: at the end of stop(), or when the stop budget ran out first. */
+  stopReport(): StopReport {
+    const q = this.outbox.counters();
+    const unacked = this.o.handoff?.pendingIds() ?? [];
+    const l = this.o.ledger?.counts();
+    return {
+      unsent: q.messages,
+      unsentBytes: q.bytes,
+      unackedRecords: unacked.length,
+      recordsLost: unacked.filter((id) => !this.o.spill?.holds(id)).length,
+      alarmsLeftOpen: l?.alarms ?? 0,
+      capturesLeftOpen: l?.captures ?? 0,
+    };
+  }
+}
+
+/** What a stop could not finish. */
+export interface StopReport {
+  /** Messages for IoT Core the nucleus had not accepted (telemetry, alarms, metrics). */
+  unsent: number;
+  unsentBytes: number;
+  /** Capture records conduit.FirehoseSink had not acknowledged: kept on disk, the next run hands them over. */
+  unackedRecords: number;
+  /** Of those, the ones not on disk (the capture file could not be written): lost with the process. */
+  recordsLost: number;
+  /** Alarms and captures the next run will close with reason "restart" (from the ledger). */
+  alarmsLeftOpen: number;
+  capturesLeftOpen: number;
 }
 
 function topicsOf(c: CollectorConfig, thingName: string): { telemetry: string; metrics: string; mapping: string; alarms: string; audit: string } {

@@ -32,7 +32,7 @@ import { ServerTrustPolicy, type TrustVerdict } from './trust';
 
 /** A connect that has not produced a subscription by then is abandoned and retried, ms. */
 const CONNECT_DEADLINE_MS = 60_000;
-/** stop() waits this long for the connection to close before it returns anyway, ms. */
+/** stop() waits this long by default for the connection to close before it returns anyway, ms. */
 const STOP_TIMEOUT_MS = 5_000;
 
 export interface NodeOpcUaSourceOptions {
@@ -191,9 +191,14 @@ export class NodeOpcUaSource implements OpcUaSource {
     this.run = this.loop();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the source: no sample reaches the sink after this call returns its promise (synchronously),
+   * then the session is closed, waiting at most `timeoutMs`. Resolves true when the session closed in
+   * time, false when it was left behind (a server that does not answer: the process exits anyway).
+   */
+  async stop(timeoutMs = STOP_TIMEOUT_MS): Promise<boolean> {
     const run = this.run;
-    if (!run) return;
+    if (!run) return true;
     this.stopping = true;
     // Synchronously: no sample reaches the sink from here on, even from a Publish response in flight.
     const attempt = this.attempt;
@@ -203,11 +208,16 @@ export class NodeOpcUaSource implements OpcUaSource {
       attempt.end('stopping');
     }
     this.wakeFromBackoff?.();
-    await withTimeout(run, STOP_TIMEOUT_MS).catch((err: unknown) => {
-      this.logger.warn({ endpoint: this.config.endpointUrl, err: messageOf(err) }, 'the OPC UA connection did not close in time; leaving it behind');
-    });
+    const closed = await withTimeout(run, timeoutMs).then(
+      () => true,
+      (err: unknown) => {
+        this.logger.warn({ endpoint: this.config.endpointUrl, err: messageOf(err), timeoutMs }, 'the OPC UA connection did not close in time; leaving it behind');
+        return false;
+      },
+    );
     this.run = undefined;
     this.currentState = 'stopped';
+    return closed;
   }
 
   private async loop(): Promise<void> {

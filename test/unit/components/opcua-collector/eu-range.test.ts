@@ -213,5 +213,5 @@ test('the runtime publishes the mapping again once a deadband is resolved, befor
   runtime.tick();
   await settle();
   assert.equal(resolved().length, 1, 'published once per change');
-  assert.deepEqual(await runtime.stop(Date.now() + 2_000), { unsent: 0 });
+  assert.deepEqual(await runtime.stop(Date.now() + 2_000), { unsent: 0, unsentBytes: 0, unackedRecords: 0, recordsLost: 0, alarmsLeftOpen: 0, capturesLeftOpen: 0 });
 });
