@@ -59,6 +59,7 @@ test('the recipe DefaultConfiguration passes the schema and the rules', () => {
   const c = parseCollectorConfig(DEFAULT_CONFIGURATION);
   assert.equal(c.endpointUrl, 'opc.tcp://plc.plant.local:4840');
   assert.equal(c.credentialsSecretId, 'conduit/opcua-collector');
+  assert.equal(c.credentialsSource, 'greengrass', 'the default: the device copy of aws.greengrass.SecretManager');
   assert.deepEqual(c.serverTrust.thumbprints, ['0'.repeat(40)]);
   assert.deepEqual(
     c.tags.map((t) => t.mode),
@@ -69,6 +70,7 @@ test('the recipe DefaultConfiguration passes the schema and the rules', () => {
     security: 'SignAndEncrypt/Basic256Sha256',
     allowInsecure: false,
     trusted: 1,
+    credentials: { source: 'greengrass', secretId: 'conduit/opcua-collector' },
     site: 'lyon',
     area: 'line-1',
     mappingVersion: '2024-06-01.1',
