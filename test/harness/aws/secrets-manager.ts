@@ -55,6 +55,7 @@ export class LocalSecretsManager implements SecretStore {
   private readonly secrets = new Map<string, StoredSecret>();
   private readonly denied = new Set<string>();
   private requestCount = 0;
+  private isReachable = true;
   private server: LoopbackServer | undefined;
 
   private constructor(private readonly opts: LocalSecretsManagerOptions) {}
@@ -71,9 +72,39 @@ export class LocalSecretsManager implements SecretStore {
     return `http://127.0.0.1:${this.server.port}`;
   }
 
-  /** Every HTTP request that reached the endpoint, including refused ones. */
+  /** Every request that reached the service, including refused ones: HTTP, and aws.greengrass.SecretManager's fetches. */
   get requests(): number {
     return this.requestCount;
+  }
+
+  /** False while the cloud is unreachable (setReachable). */
+  get reachable(): boolean {
+    return this.isReachable;
+  }
+
+  /**
+   * Cuts or restores the device's way to Secrets Manager, as an uplink outage does: the endpoint
+   * refuses connections (ECONNREFUSED for the SDK; never an API error), and the emulated
+   * aws.greengrass.SecretManager's fetches fail the same way. Every request already under way is dropped.
+   */
+  async setReachable(reachable: boolean): Promise<void> {
+    this.isReachable = reachable;
+    await this.server?.setListening(reachable);
+  }
+
+  /**
+   * GetSecretValue as aws.greengrass.SecretManager's own SDK client makes it (AWSSecretClient, with the
+   * token exchange role's credentials): the version, or a thrown CloudSecretError when the cloud is
+   * unreachable, the role is denied or the secret/version does not exist.
+   */
+  fetchFromCloud(secretId: string, opts: { versionStage?: string } = {}): SecretVersion {
+    if (!this.isReachable) throw new CloudSecretError('unreachable', `connect ECONNREFUSED ${this.endpoint.replace(/^http:\/\//, '')}`);
+    this.requestCount++;
+    const result = this.getSecretValue({ SecretId: secretId, ...(opts.versionStage ? { VersionStage: opts.versionStage } : {}) });
+    if ('error' in result) throw new CloudSecretError(result.error.type, result.error.message);
+    const v = this.resolve(secretId, opts);
+    if (!v) throw new CloudSecretError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    return v;
   }
 
   /** Creates a secret whose first version is AWSCURRENT. Objects are stored as their JSON text. */
@@ -246,6 +277,17 @@ export class LocalSecretsManager implements SecretStore {
     // A retried call with the same token is idempotent, as ClientRequestToken promises.
     const v = existing ?? this.addVersion(secret, value, token);
     return { output: { ARN: secret.arn, Name: secret.name, VersionId: v.versionId, VersionStages: [...v.versionStages] } };
+  }
+}
+
+/** Why a fetch from the cloud failed: `unreachable`, or the AWS error type (AccessDeniedException…). */
+export class CloudSecretError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CloudSecretError';
   }
 }
 

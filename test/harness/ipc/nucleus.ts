@@ -5,6 +5,7 @@
 import type { IotCoreRecord, JsonObject, SecretStore } from '../contracts';
 import { AuthorizationTable } from './authorization';
 import { ConfigurationStore, type KeyPath } from './config-store';
+import { EmulatedSecretManager } from './secret-operations';
 
 /** Where a streaming operation's events go. Sending after the stream closed is a no-op. */
 export interface EventSink {
@@ -73,15 +74,17 @@ export class Nucleus {
   /** Component → deploymentId → who waits for the report. */
   readonly pendingValidations = new Map<string, Map<string, (report: ValidityReport) => void>>();
   readonly iotCore: IotCoreRecord[] = [];
-  /** ARNs the SecretManager component was configured with. */
-  cloudSecrets = new Set<string>();
+  /** The aws.greengrass.SecretManager component: its cloudSecrets and its copy on the device. */
+  readonly secretManager: EmulatedSecretManager;
   publishFault: IotCorePublishFault | undefined;
 
   constructor(
     readonly events: NucleusEvents,
     readonly maxIotCorePayloadBytes: number,
     readonly secrets: SecretStore | undefined,
-  ) {}
+  ) {
+    this.secretManager = new EmulatedSecretManager(secrets);
+  }
 
   componentForToken(token: string): string | undefined {
     for (const [component, svcuid] of this.tokens) if (svcuid === token) return component;
