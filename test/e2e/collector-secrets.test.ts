@@ -196,6 +196,23 @@ test('credentialsSource secretsmanager reads the cloud directly: a restart while
   }),
 );
 
+test('a live update from secretsmanager to greengrass takes effect in the running process, even with the cloud unreachable', T, () =>
+  withCollector({ secretManager: false, config: { credentialsSource: 'secretsmanager' } }, async (gg, c) => {
+    await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 30_000);
+    const pid = c.pid;
+    // The deployment that switches: SecretManager gets the secret (fetched now), the collector the ARN.
+    const accessControl = deployCollectorSecret(gg, SECRET);
+    await gg.setCloudReachable(false);
+    const from = c.output.length;
+    const update = await gg.updateConfiguration(c.name, { merge: { credentialsSource: 'greengrass', accessControl } });
+    assert.equal(update.applied, true, JSON.stringify(update.validation));
+    // A new identity source means a new session, which must read the secret: only the device copy can answer.
+    await c.waitForOutput((l) => l.text.includes('"msg":"connected to the OPC UA server and subscribed"') && l.text.includes('"reconnects":1'), 30_000, from);
+    assert.ok(!c.output.slice(from).some(logLine('cannot read the OPC UA credentials')), 'read from the SecretManager, not the cloud');
+    assert.deepEqual([c.errorCount, c.pid], [0, pid]);
+  }),
+);
+
 test('over the whole file no password reached a collector log', () => {
   const text = allOutput.join('\n');
   assert.ok(text.length > 1000, 'the logs were collected');
