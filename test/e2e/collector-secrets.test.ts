@@ -18,7 +18,7 @@ const THING = 'gw-secrets';
 const SECRET = 'conduit/opcua-secrets-e2e';
 const PASSWORD = 'first-Pa55word-secrets';
 const ROTATED_PASSWORD = 'rotated-Pa55word-secrets';
-const T = { timeout: 120_000 };
+const T = { timeout: 150_000 };
 const TELEMETRY = `conduit/${THING}/telemetry`;
 
 let built: BuiltFixture;
@@ -193,6 +193,21 @@ test('credentialsSource secretsmanager reads the cloud directly: a restart while
     await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 30_000, from);
     await waitUntil('telemetry once the cloud answers', () => telemetrySince(gg, runningAt).length > 0, 15_000);
     assert.equal(c.errorCount, 0);
+  }),
+);
+
+test('credentialsSource secretsmanager with an uplink that drops packets: each read gives up (a timeout), it never hangs', T, () =>
+  withCollector({ secretManager: false, config: { credentialsSource: 'secretsmanager' } }, async (gg, c) => {
+    await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 30_000);
+    await gg.setCloudReachable(false, { how: 'timeout' });
+    const { from } = await restart(c);
+    // Without client timeouts the first read would wait for ever and no attempt would follow it.
+    await waitUntil('two reads that timed out', () => c.output.slice(from).filter(logLine('cannot read the OPC UA credentials')).length >= 2, 90_000);
+    const failed = c.output.slice(from).find(logLine('cannot read the OPC UA credentials'))!;
+    assert.match(failed.text, /TimeoutError|timed out|requestTimeout/);
+    assert.deepEqual([c.errorCount, c.state], [0, 'RUNNING']);
+    await gg.setCloudReachable(true);
+    await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 60_000, from);
   }),
 );
 

@@ -87,8 +87,12 @@ export class SecretsManagerCredentialSource extends CachedCredentialSource {
     this.ownsClient = opts.client === undefined;
     // Region, endpoint and credentials all come from the default chain (env, TES). The SDK sets no
     // timeout of its own: when the uplink drops packets a request would wait for ever and hold the
-    // connection attempt with it.
-    this.client = opts.client ?? new SecretsManagerClient({ requestHandler: { connectionTimeout: 5_000, requestTimeout: 15_000 } });
+    // connection attempt with it. requestTimeout only warns unless throwOnRequestTimeout is set
+    // (@smithy/node-http-handler). Two attempts: a read that cannot reach the cloud gives up within
+    // about 20 s, and the connection loop retries it with its own backoff.
+    this.client =
+      opts.client ??
+      new SecretsManagerClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000, throwOnRequestTimeout: true } });
   }
 
   /** Closes the SDK client's sockets if this source created it. */

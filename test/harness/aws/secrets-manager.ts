@@ -56,6 +56,8 @@ export class LocalSecretsManager implements SecretStore {
   private readonly denied = new Set<string>();
   private requestCount = 0;
   private isReachable = true;
+  private unreachableHow: 'refused' | 'timeout' = 'refused';
+  private readonly held = new Set<ServerResponse>();
   private server: LoopbackServer | undefined;
 
   private constructor(private readonly opts: LocalSecretsManagerOptions) {}
@@ -83,13 +85,22 @@ export class LocalSecretsManager implements SecretStore {
   }
 
   /**
-   * Cuts or restores the device's way to Secrets Manager, as an uplink outage does: the endpoint
-   * refuses connections (ECONNREFUSED for the SDK; never an API error), and the emulated
-   * aws.greengrass.SecretManager's fetches fail the same way. Every request already under way is dropped.
+   * Cuts or restores the device's way to Secrets Manager, as an uplink outage does, never as an API
+   * error: `refused` (default) stops listening, so the SDK gets ECONNREFUSED and requests under way
+   * are dropped; `timeout` accepts connections and never answers (packets dropped on the way), so the
+   * SDK waits for its own timeouts. The emulated aws.greengrass.SecretManager's fetches fail either way.
    */
-  async setReachable(reachable: boolean): Promise<void> {
+  async setReachable(reachable: boolean, opts: { how?: 'refused' | 'timeout' } = {}): Promise<void> {
     this.isReachable = reachable;
-    await this.server?.setListening(reachable);
+    this.unreachableHow = opts.how ?? 'refused';
+    if (reachable) this.releaseHeld();
+    await this.server?.setListening(reachable || this.unreachableHow === 'timeout');
+  }
+
+  /** Requests held unanswered in `timeout` mode are dropped, as when the uplink comes back. */
+  private releaseHeld(): void {
+    for (const res of this.held) res.destroy();
+    this.held.clear();
   }
 
   /**
@@ -98,7 +109,10 @@ export class LocalSecretsManager implements SecretStore {
    * unreachable, the role is denied or the secret/version does not exist.
    */
   fetchFromCloud(secretId: string, opts: { versionStage?: string } = {}): SecretVersion {
-    if (!this.isReachable) throw new CloudSecretError('unreachable', `connect ECONNREFUSED ${this.endpoint.replace(/^http:\/\//, '')}`);
+    if (!this.isReachable) {
+      const text = this.unreachableHow === 'timeout' ? 'Connect timed out' : `connect ECONNREFUSED ${this.endpoint.replace(/^http:\/\//, '')}`;
+      throw new CloudSecretError('unreachable', text);
+    }
     this.requestCount++;
     const result = this.getSecretValue({ SecretId: secretId, ...(opts.versionStage ? { VersionStage: opts.versionStage } : {}) });
     if ('error' in result) throw new CloudSecretError(result.error.type, result.error.message);
@@ -150,6 +164,7 @@ export class LocalSecretsManager implements SecretStore {
   }
 
   async close(): Promise<void> {
+    this.releaseHeld();
     await this.server?.close();
     this.server = undefined;
   }
@@ -195,6 +210,12 @@ export class LocalSecretsManager implements SecretStore {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.isReachable) {
+      // `timeout` mode: nothing comes back; the request never reached the service.
+      this.held.add(res);
+      res.on('close', () => this.held.delete(res));
+      return;
+    }
     this.requestCount++;
     const body = await readBody(req);
     if (body === undefined) return sendError(res, { status: 413, type: 'RequestEntityTooLargeException', message: 'Request entity too large' });

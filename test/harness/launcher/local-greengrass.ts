@@ -227,10 +227,11 @@ export class LocalGreengrass {
 
   /**
    * The device's uplink to AWS Secrets Manager: unreachable, the local endpoint refuses connections
-   * (the SDK sees ECONNREFUSED) and the emulated SecretManager's fetches fail, so it serves its copy.
+   * (the SDK sees ECONNREFUSED) or, with `how: 'timeout'`, never answers; the emulated SecretManager's
+   * fetches fail, so it serves its copy.
    */
-  setCloudReachable(reachable: boolean): Promise<void> {
-    return this.aws.secretsManager.setReachable(reachable);
+  setCloudReachable(reachable: boolean, opts: { how?: 'refused' | 'timeout' } = {}): Promise<void> {
+    return this.aws.secretsManager.setReachable(reachable, opts);
   }
 
   /** Stops every component, closes every server and removes the root. */

@@ -369,7 +369,15 @@ test('the recipe: identity, manifests, lifecycle, artifact and IPC policy', () =
   assert.equal(amd64.Lifecycle.Setenv, undefined);
   assert.deepEqual(amd64.Artifacts, [{ URI: 's3://BUCKET_NAME/conduit.OpcUaCollector/0.1.0/opcua-collector.zip', Unarchive: 'ZIP' }]);
   const mqtt = DEFAULT_CONFIGURATION.accessControl['aws.greengrass.ipc.mqttproxy'];
-  assert.deepEqual(Object.keys(DEFAULT_CONFIGURATION.accessControl), ['aws.greengrass.ipc.mqttproxy', 'aws.greengrass.ipc.pubsub']);
+  assert.deepEqual(Object.keys(DEFAULT_CONFIGURATION.accessControl), ['aws.greengrass.ipc.mqttproxy', 'aws.greengrass.ipc.pubsub', 'aws.greengrass.SecretManager']);
+  // GetSecretValue on one placeholder ARN that the deployment replaces (test/unit/templates.test.ts checks the template).
+  assert.deepEqual(DEFAULT_CONFIGURATION.accessControl['aws.greengrass.SecretManager'], {
+    'conduit.OpcUaCollector:secrets:1': {
+      policyDescription: "Read the OPC UA user's secret (credentialsSecretId) from aws.greengrass.SecretManager.",
+      operations: ['aws.greengrass#GetSecretValue'],
+      resources: ['arn:aws:secretsmanager:REGION:ACCOUNT_ID:secret:SET-IN-DEPLOYMENT'],
+    },
+  });
   assert.deepEqual(Object.keys(mqtt), ['conduit.OpcUaCollector:mqttproxy:1']);
   const policy = mqtt['conduit.OpcUaCollector:mqttproxy:1'];
   assert.deepEqual(policy.operations, ['aws.greengrass#PublishToIoTCore']);
