@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from '../test/harness/contracts';
+import { deployCollectorSecret } from '../test/harness/fixtures';
 import { LocalGreengrass } from '../test/harness/launcher/local-greengrass';
 import type { LaunchedComponent } from '../test/harness/launcher/component';
 import { SimulatedPlant } from '../test/harness/plant/plant';
@@ -127,6 +128,8 @@ async function main(): Promise<void> {
         endpointUrl: plant.endpointUrl,
         serverTrust: { thumbprints: [plant.certificateThumbprint] },
         credentialsSecretId: SECRET,
+        // As a deployment does: the secret kept by aws.greengrass.SecretManager, readable by its ARN.
+        accessControl: deployCollectorSecret(gg, SECRET),
         site: 'demo-plant',
         area: 'line-1',
         mappingVersion: 'demo-1',

@@ -15,6 +15,16 @@ type Client = greengrasscoreipc.Client;
 /** How long one IPC call may take before it is abandoned and the connection is suspected. */
 export const DEFAULT_IPC_CALL_TIMEOUT_MS = 10_000;
 
+/** How long a GetSecretValue with `refresh: true` may take (the SecretManager retries its cloud call). */
+export const REFRESH_SECRET_TIMEOUT_MS = 60_000;
+
+/** What GetSecretValue answered: the secret's ARN and its string value (binary secrets are not read). */
+export interface SecretValue {
+  arn: string;
+  secretString?: string;
+  binary: boolean;
+}
+
 /** The nucleus's answers to PublishToIoTCore that holding the message and retrying can fix. */
 const RETRYABLE_PUBLISH_FAILURES = [/spool is full/i, /device is offline/i, /configured to run offline/i];
 
@@ -148,24 +158,31 @@ export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
     return this.client;
   }
 
-  /** Runs one IPC call with a deadline; a timed-out call drops the connection (its socket is suspect). */
-  async call<T>(what: string, op: (client: Client, options: { cancelController: cancel.CancelController }) => Promise<T>): Promise<T> {
+  /**
+   * Runs one IPC call with a deadline (`timeoutMs`, default callTimeoutMs); a timed-out call drops the
+   * connection (its socket is suspect).
+   */
+  async call<T>(
+    what: string,
+    op: (client: Client, options: { cancelController: cancel.CancelController }) => Promise<T>,
+    timeoutMs: number = this.callTimeoutMs,
+  ): Promise<T> {
     const client = this.current();
     const call = { client, cc: new cancel.CancelController() };
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       call.cc.cancel();
-    }, this.callTimeoutMs);
+    }, timeoutMs);
     this.inFlight.add(call);
     try {
       return await op(client, { cancelController: call.cc });
     } catch (e) {
       if (call.cc.hasBeenCancelled()) {
         if (!timedOut) throw { retryable: true, reason: `${what} abandoned: the IPC connection was lost` } satisfies PublishFailure;
-        this.opts.logger.warn({ call: what, timeoutMs: this.callTimeoutMs }, 'IPC call timed out; reconnecting');
+        this.opts.logger.warn({ call: what, timeoutMs }, 'IPC call timed out; reconnecting');
         this.disconnected(client, 'call timed out');
-        throw { retryable: true, reason: `${what} timed out after ${this.callTimeoutMs} ms` } satisfies PublishFailure;
+        throw { retryable: true, reason: `${what} timed out after ${timeoutMs} ms` } satisfies PublishFailure;
       }
       throw e;
     } finally {
@@ -303,6 +320,26 @@ export class GreengrassIpc implements IotCorePublisher, LocalPubSub {
   async getConfiguration(): Promise<unknown> {
     const r = await this.call('GetConfiguration', (c, o) => c.getConfiguration({ keyPath: [] }, o));
     return r.value ?? {};
+  }
+
+  /**
+   * A secret from the aws.greengrass.SecretManager component: from its copy on the device, or, with
+   * `refresh`, fetched from AWS Secrets Manager first (the component falls back to its copy when the
+   * cloud cannot be reached). The value is returned, never logged; rejects with the SDK's error (an
+   * RpcError with `serviceError._errorCode` ResourceNotFoundError / UnauthorizedError / ServiceError)
+   * or a retryable PublishFailure (not connected, timed out).
+   */
+  async getSecretValue(secretId: string, opts: { refresh: boolean }): Promise<SecretValue> {
+    // A refresh waits for the component's own calls to the cloud (it retries them), which can take
+    // longer than a local answer when the uplink drops packets: allow for it rather than drop the connection.
+    const timeoutMs = opts.refresh ? Math.max(this.callTimeoutMs, REFRESH_SECRET_TIMEOUT_MS) : this.callTimeoutMs;
+    const r = await this.call('GetSecretValue', (c, o) => c.getSecretValue({ secretId, ...(opts.refresh ? { refresh: true } : {}) }, o), timeoutMs);
+    const v = r.secretValue;
+    return {
+      arn: r.secretId,
+      ...(v?.secretString !== undefined ? { secretString: v.secretString } : {}),
+      binary: v?.secretBinary !== undefined,
+    };
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCollector, buildSink, type BuiltFixture } from '../harness/fixtures';
+import { buildCollector, buildSink, deployCollectorSecret, type BuiltFixture } from '../harness/fixtures';
 import { LocalGreengrass } from '../harness/launcher/local-greengrass';
 import type { LaunchedComponent } from '../harness/launcher/component';
 import { SimulatedPlant } from '../harness/plant/plant';
@@ -102,6 +102,7 @@ async function withBurst(
   const gg = await LocalGreengrass.start({ thingName: THING, interpolateComponentConfiguration: true });
   try {
     gg.aws.secretsManager.createSecret(SECRET, { username: 'conduit', password: PASSWORD });
+    const secretAccess = deployCollectorSecret(gg, SECRET);
     gg.aws.firehose.createDeliveryStream(STREAM);
     const s = await gg.deploy({
       recipePath: sink.recipePath,
@@ -120,6 +121,7 @@ async function withBurst(
       burst: { ackTimeoutMs: 2000, ...burst },
       metrics: { intervalSec: 2 },
       reconnect: { initialDelayMs: 200, maxDelayMs: 2000 },
+      accessControl: secretAccess,
     } as JsonObject;
     const c = await gg.deploy({ recipePath: collector.recipePath, artifactDir: collector.artifactDir, configurationUpdate: { merge } });
     await c.waitForOutput((l) => l.text.includes('"msg":"connected to the OPC UA server and subscribed'), 30_000);

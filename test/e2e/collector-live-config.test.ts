@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCollector, type BuiltFixture } from '../harness/fixtures';
+import { buildCollector, deployCollectorSecret, type BuiltFixture } from '../harness/fixtures';
 import { LocalGreengrass } from '../harness/launcher/local-greengrass';
 import type { LaunchedComponent } from '../harness/launcher/component';
 import { SimulatedPlant } from '../harness/plant/plant';
@@ -52,6 +52,7 @@ async function withCollector(fn: (gg: LocalGreengrass, c: LaunchedComponent) => 
   try {
     gg.aws.secretsManager.createSecret(SECRET, { username: 'conduit', password: PASSWORD });
     const merge = {
+      accessControl: deployCollectorSecret(gg, SECRET),
       endpointUrl: plant.endpointUrl,
       serverTrust: { thumbprints: [plant.certificateThumbprint] },
       credentialsSecretId: SECRET,

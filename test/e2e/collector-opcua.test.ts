@@ -121,6 +121,7 @@ function configFor(p: SimulatedPlant, o: { trust?: Partial<ServerTrust>; tags?: 
     securityPolicy: 'Basic256Sha256',
     allowInsecure: false,
     serverTrust: { thumbprints: [], certificates: [], ...o.trust },
+    credentialsSource: 'secretsmanager',
     credentialsSecretId: SECRET_ID,
     site: 'test-site',
     area: 'test-area',

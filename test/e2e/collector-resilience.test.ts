@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCollector, type BuiltFixture } from '../harness/fixtures';
+import { buildCollector, deployCollectorSecret, type BuiltFixture } from '../harness/fixtures';
 import { LocalGreengrass } from '../harness/launcher/local-greengrass';
 import type { LaunchedComponent } from '../harness/launcher/component';
 import { SimulatedPlant } from '../harness/plant/plant';
@@ -64,7 +64,7 @@ async function withCollector(publish: Record<string, unknown>, fn: (gg: LocalGre
     const c = await gg.deploy({
       recipePath: built.recipePath,
       artifactDir: join(outDir, 'artifacts'),
-      configurationUpdate: { merge: collectorConfig(publish) },
+      configurationUpdate: { merge: { ...collectorConfig(publish), accessControl: deployCollectorSecret(gg, SECRET) } },
     });
     await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 30_000);
     await waitUntil(() => telemetry(gg).some((m) => m.type === 'rms'), 10_000, 'the first RMS telemetry');

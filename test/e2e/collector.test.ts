@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCollector, type BuiltFixture } from '../harness/fixtures';
+import { buildCollector, deployCollectorSecret, type BuiltFixture } from '../harness/fixtures';
 import { LocalGreengrass } from '../harness/launcher/local-greengrass';
 import type { LaunchedComponent } from '../harness/launcher/component';
 import { SimulatedPlant } from '../harness/plant/plant';
@@ -70,7 +70,9 @@ async function withCollector(
   let c: LaunchedComponent | undefined;
   try {
     gg.aws.secretsManager.createSecret(SECRET, { username: 'conduit', password: opts.password ?? PASSWORD });
-    const merge = { ...collectorConfig(opts.config), ...(opts.accessControl ? { accessControl: opts.accessControl } : {}) } as JsonObject;
+    // As docs/templates/deployment.json: the secret in SecretManager's cloudSecrets, its ARN in accessControl.
+    const accessControl = { ...deployCollectorSecret(gg, SECRET), ...(opts.accessControl as object | undefined) };
+    const merge = { ...collectorConfig(opts.config), accessControl } as JsonObject;
     c = await gg.deploy({ recipePath: built.recipePath, artifactDir: join(outDir, 'artifacts'), configurationUpdate: { merge } });
     await fn(gg, c);
   } finally {

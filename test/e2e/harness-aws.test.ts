@@ -131,6 +131,46 @@ describe('local AWS endpoints with the real SDK clients', () => {
     });
   });
 
+  describe('Secrets Manager unreachable (an uplink outage)', () => {
+    test('refused: the SDK fails with ECONNREFUSED, not an API error; reachable again on the same endpoint', { timeout: 20_000 }, async () => {
+      aws.secretsManager.createSecret('outage/refused', 'v');
+      const sm = new SecretsManagerClient({ maxAttempts: 1 });
+      try {
+        await aws.secretsManager.setReachable(false);
+        const before = aws.secretsManager.requests;
+        const e = await rejection(sm.send(new GetSecretValueCommand({ SecretId: 'outage/refused' })));
+        assert.equal((e as { code?: string }).code, 'ECONNREFUSED', `${e.name}: ${e.message}`);
+        assert.equal(e.$metadata?.httpStatusCode, undefined, 'no HTTP answer');
+        assert.equal(aws.secretsManager.requests, before, 'nothing reached the service');
+        assert.throws(() => aws.secretsManager.fetchFromCloud('outage/refused'), /ECONNREFUSED/);
+        await aws.secretsManager.setReachable(true);
+        assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: 'outage/refused' }))).SecretString, 'v');
+      } finally {
+        await aws.secretsManager.setReachable(true);
+        sm.destroy();
+      }
+    });
+
+    test('timeout: connections are accepted and never answered, so the SDK hits its own request timeout', { timeout: 20_000 }, async () => {
+      aws.secretsManager.createSecret('outage/timeout', 'v');
+      const sm = new SecretsManagerClient({ maxAttempts: 1, requestHandler: { requestTimeout: 500, throwOnRequestTimeout: true } });
+      try {
+        await aws.secretsManager.setReachable(false, { how: 'timeout' });
+        const before = aws.secretsManager.requests;
+        const e = await rejection(sm.send(new GetSecretValueCommand({ SecretId: 'outage/timeout' })));
+        assert.match(`${e.name} ${e.message}`, /timeout|timed out/i);
+        assert.equal(e.$metadata?.httpStatusCode, undefined, 'no HTTP answer');
+        assert.equal(aws.secretsManager.requests, before);
+        assert.throws(() => aws.secretsManager.fetchFromCloud('outage/timeout'), /timed out/);
+        await aws.secretsManager.setReachable(true);
+        assert.equal((await sm.send(new GetSecretValueCommand({ SecretId: 'outage/timeout' }))).SecretString, 'v');
+      } finally {
+        await aws.secretsManager.setReachable(true);
+        sm.destroy();
+      }
+    });
+  });
+
   describe('Firehose', () => {
     test('PutRecordBatch and PutRecord are accepted and kept byte-exact, in order', { timeout: 10_000 }, async () => {
       const fh = new FirehoseClient({});

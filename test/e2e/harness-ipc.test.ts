@@ -63,11 +63,20 @@ function secretVersion(arn: string, name: string, value: Partial<SecretVersion>)
   return { arn, name, versionId: `v-${name}`, versionStages: ['AWSCURRENT'], createdDate: new Date(0), ...value };
 }
 
+/** What "the cloud" holds for plant/opcua, and whether the emulated SecretManager can reach it. */
+const cloud = { value: '{"user":"u","password":"p"}', versionId: 'v-plant/opcua', reachable: true };
+
 /** A two-secret store: names and ARNs both resolve; versions are ignored (one version each). */
 const secrets: SecretStore = {
+  fetchFromCloud(secretId) {
+    if (!cloud.reachable) throw new Error('connect ECONNREFUSED');
+    const v = this.resolve(secretId);
+    if (!v) throw new Error("Secrets Manager can't find the specified secret.");
+    return v;
+  },
   resolve(secretId) {
     const all = [
-      secretVersion(SECRET_ARN, 'plant/opcua', { secretString: '{"user":"u","password":"p"}' }),
+      secretVersion(SECRET_ARN, 'plant/opcua', { secretString: cloud.value, versionId: cloud.versionId }),
       secretVersion(OTHER_SECRET_ARN, 'plant/other', { secretBinary: Buffer.from([1, 2, 3]) }),
       secretVersion(UNCONFIGURED_ARN, 'plant/unlisted', { secretString: 'x' }),
     ];
@@ -435,6 +444,27 @@ describe('local Greengrass IPC server with the real SDK client', () => {
     const both = await rejection(withDeadline((o) => client.getSecretValue({ secretId: SECRET_ARN, versionId: 'v', versionStage: 'AWSCURRENT' }, o)));
     assert.equal(both.serviceError?.['_errorCode'], 'ServiceError');
     assert.equal(both.serviceError?.['message'], 'Both versionId and Stage are set in the request');
+  });
+
+  test('GetSecretValue answers from the device copy; refresh: true fetches the latest, and falls back to the copy offline', TEST, async () => {
+    const client = await connectAs('svcuid-sensor');
+    const read = async (refresh?: boolean) =>
+      (await withDeadline((o) => client.getSecretValue({ secretId: 'plant/opcua', ...(refresh === undefined ? {} : { refresh }) }, o))).secretValue?.secretString;
+    const original = { ...cloud };
+    try {
+      Object.assign(cloud, { value: '{"user":"u","password":"rotated"}', versionId: 'v-2' });
+      assert.equal(await read(), original.value, 'the copy taken when cloudSecrets was deployed');
+      assert.equal(await read(false), original.value);
+      cloud.reachable = false;
+      assert.equal(await read(true), original.value, 'a refresh that cannot reach the cloud answers from the copy');
+      cloud.reachable = true;
+      assert.equal(await read(true), cloud.value, 'refresh: the latest');
+      assert.equal(await read(), cloud.value, 'and the copy was updated');
+    } finally {
+      Object.assign(cloud, original);
+      server.setCloudSecrets([SECRET_ARN, OTHER_SECRET_ARN]);
+    }
+    assert.equal(await read(), original.value);
   });
 
   test('dropConnections makes the client see a disconnection', TEST, async () => {

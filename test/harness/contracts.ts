@@ -24,6 +24,11 @@ export interface SecretVersion {
 export interface SecretStore {
   /** A name or ARN, and at most one of versionId / versionStage (AWSCURRENT when neither). */
   resolve(secretId: string, opts?: { versionId?: string; versionStage?: string }): SecretVersion | undefined;
+  /**
+   * The cloud call aws.greengrass.SecretManager makes to fetch a secret: throws when the cloud is
+   * unreachable or refuses. Absent: `resolve`, and the cloud is always reachable.
+   */
+  fetchFromCloud?(secretId: string, opts?: { versionStage?: string }): SecretVersion;
 }
 
 /** A message a component published to AWS IoT Core through the nucleus, as the local IPC server recorded it. */

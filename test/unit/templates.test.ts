@@ -202,3 +202,38 @@ test("the IoT policy lets every connection the nucleus opens for its thing conne
   // Thing names cannot hold `#`, which is what keeps `<thing>#*` to this core's own connections.
   assert.throws(() => nucleusClientIds('gw-1#2', 1), /not a valid thing name/);
 });
+
+test('the collector reads its secret through aws.greengrass.SecretManager: HARD dependency, one exact ARN in cloudSecrets, accessControl and the role', () => {
+  const r = recipe('conduit.OpcUaCollector.yaml');
+  assert.equal(r.ComponentDependencies['aws.greengrass.SecretManager']?.DependencyType, 'HARD');
+  // GetSecretValue's refresh (a rotation without a restart) needs SecretManager 2.2.0 or later.
+  assert.equal(r.ComponentDependencies['aws.greengrass.SecretManager']?.VersionRequirement, '^2.2.0');
+  const defaults = r.ComponentConfiguration.DefaultConfiguration;
+  const policies = defaults.accessControl['aws.greengrass.SecretManager'] as Record<string, { operations: string[]; resources: string[] }>;
+  assert.deepEqual(Object.keys(policies), ['conduit.OpcUaCollector:secrets:1']);
+  assert.deepEqual(policies['conduit.OpcUaCollector:secrets:1']!.operations, ['aws.greengrass#GetSecretValue']);
+
+  const d = load('deployment.json');
+  const sm = d.components['aws.greengrass.SecretManager'];
+  assert.ok(sm, 'the deployment includes aws.greengrass.SecretManager');
+  assert.match(sm.componentVersion, /^2\.(2|[3-9]|\d\d)\.\d+$/);
+  const cloudSecrets: { arn: string }[] = JSON.parse(sm.configurationUpdate.merge).cloudSecrets;
+  const collector = JSON.parse(d.components['conduit.OpcUaCollector'].configurationUpdate.merge);
+  // MERGE onto the recipe's policy: the deployment replaces the placeholder resource, keeps the operation.
+  const granted: string[] = collector.accessControl['aws.greengrass.SecretManager']['conduit.OpcUaCollector:secrets:1'].resources;
+  assert.equal(cloudSecrets.length, 1);
+  const arn = cloudSecrets[0]!.arn;
+  assert.deepEqual(granted, [arn], 'accessControl grants exactly the ARN that SecretManager keeps');
+  for (const a of [arn, ...granted]) {
+    assert.ok(!/[*?]/.test(a), `no wildcard in ${a}`);
+    // A full ARN (the name plus AWS's 6-character suffix) of the secret the collector is configured with.
+    assert.match(a, new RegExp(`^arn:aws:secretsmanager:[a-z0-9-]+:\\d{12}:secret:${collector.credentialsSecretId}-[A-Za-z0-9]{6}$`));
+  }
+  const role = checkPolicy('token-exchange-role-policy.json');
+  assert.deepEqual(role.filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue')).flatMap((s) => list(s.Resource)), [arn], 'the role lets SecretManager fetch that ARN');
+  // The recipe's default is a placeholder that matches no secret, not a wildcard.
+  assert.deepEqual(policies['conduit.OpcUaCollector:secrets:1']!.resources, ['arn:aws:secretsmanager:REGION:ACCOUNT_ID:secret:SET-IN-DEPLOYMENT']);
+  // The deployed collector uses the device copy (the default source).
+  const merged = parseCollectorConfig({ ...defaults, ...collector });
+  assert.equal(merged.credentialsSource, 'greengrass');
+});

@@ -33,7 +33,7 @@ export interface ConfigDiff {
  * Keys whose change needs a new session: the server, its security and identity, and the settings the
  * session's subscription and supervision are built from (sampling, watchdog, reconnect backoff).
  */
-const SESSION_KEYS = ['endpointUrl', 'securityMode', 'securityPolicy', 'allowInsecure', 'serverTrust', 'credentialsSecretId', 'allowedEndpoints', 'sampling', 'watchdog', 'reconnect'];
+const SESSION_KEYS = ['endpointUrl', 'securityMode', 'securityPolicy', 'allowInsecure', 'serverTrust', 'credentialsSource', 'credentialsSecretId', 'allowedEndpoints', 'sampling', 'watchdog', 'reconnect'];
 /** Keys the pipeline (stages, encoder, burst) is built from, besides the tags. */
 const PIPELINE_KEYS = ['site', 'area', 'mappingVersion', 'sampling', 'publish.maxMessageBytes', 'publish.significantDigits', 'publish.rmsFields', 'burst.preTriggerSec', 'burst.postTriggerSec', 'burst.cooldownSec', 'burst.maxCapturesPerHour', 'burst.maxCaptureSec'];
 /** Held by long-lived parts (the publish queue, the sink hand-off) that are not rebuilt live. */

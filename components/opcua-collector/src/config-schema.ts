@@ -139,10 +139,17 @@ export const COLLECTOR_CONFIG_SCHEMA = {
         },
       },
     },
+    credentialsSource: {
+      type: 'string',
+      description:
+        'Where the OPC UA identity is read. greengrass: from the aws.greengrass.SecretManager component over IPC, which keeps an encrypted copy on the device, so a restart while the WAN is down still logs in (the secret must be in its cloudSecrets and this component\'s accessControl must allow aws.greengrass#GetSecretValue on its ARN). secretsmanager: straight from AWS Secrets Manager in the cloud at every start, for cores without that component; a start while Secrets Manager is unreachable collects nothing until it is reachable again.',
+      enum: ['greengrass', 'secretsmanager'],
+      default: 'greengrass',
+    },
     credentialsSecretId: {
       type: 'string',
       description:
-        'AWS Secrets Manager secret (name or ARN) holding {"username": "...", "password": "..."} for the OPC UA session. Passwords never go in this configuration.',
+        'AWS Secrets Manager secret (name or ARN) holding {"username": "...", "password": "..."} for the OPC UA session. With credentialsSource greengrass it must be one of aws.greengrass.SecretManager\'s cloudSecrets. Passwords never go in this configuration.',
       minLength: 1,
       maxLength: 2048,
       pattern: '^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9/_+=.@-]+)$',

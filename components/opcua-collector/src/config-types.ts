@@ -66,6 +66,8 @@ export interface BurstConfig {
 
 export type RmsField = 'rms' | 'min' | 'max' | 'mean' | 'peak';
 
+export type CredentialsSourceKind = 'greengrass' | 'secretsmanager';
+
 export interface CollectorConfig {
   /** `opc.tcp://host:port/path` of the plant's OPC UA server. */
   endpointUrl: string;
@@ -78,6 +80,11 @@ export interface CollectorConfig {
   /** Must be true for securityMode None; logged as a warning at every start. */
   allowInsecure: boolean;
   serverTrust: ServerTrust;
+  /**
+   * greengrass: the secret through aws.greengrass.SecretManager (IPC GetSecretValue, served from the
+   * device's copy when the cloud is unreachable); secretsmanager: straight from the cloud.
+   */
+  credentialsSource: CredentialsSourceKind;
   /** AWS Secrets Manager secret (name or ARN) holding {"username","password"}. */
   credentialsSecretId: string;
   site: string;

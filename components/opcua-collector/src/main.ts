@@ -1,5 +1,6 @@
 // conduit.OpcUaCollector's component: the only place the real clients are built (Greengrass IPC,
-// AWS Secrets Manager through the token exchange service, node-opcua). It reads and validates the
+// the OPC UA identity through aws.greengrass.SecretManager or, if configured so, straight from AWS
+// Secrets Manager through the token exchange service, node-opcua). It reads and validates the
 // component's configuration, starts the pipeline and the OPC UA source, reports RUNNING, and on
 // SIGTERM stops within STOP_BUDGET_MS: the nucleus sends SIGKILL 5 s after SIGTERM, whatever the
 // recipe's Shutdown Timeout says (Exec.java, gracefulShutdownTimeout).
@@ -12,7 +13,8 @@ import { validityReport, issuesForLog } from '../../../shared/config-error';
 import { parseCollectorConfig, describeConfig } from './config';
 import { ConfigError } from './errors';
 import { reportEuRanges } from './eu-range';
-import { SecretsManagerCredentialSource } from './credentials';
+import { SecretsManagerCredentialSource, type CachedCredentialSource } from './credentials';
+import { GreengrassCredentialSource } from './greengrass-credentials';
 import { GreengrassIpc, describeIpcError } from '../../../shared/edge/greengrass-ipc';
 import { createLogger } from '../../../shared/edge/logger';
 import { NodeOpcUaSource } from './opcua';
@@ -93,7 +95,11 @@ async function main(): Promise<void> {
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e));
   }
-  let credentials = new SecretsManagerCredentialSource({ secretId: config.credentialsSecretId });
+  const credentialSource = (c: CollectorConfig): CachedCredentialSource =>
+    c.credentialsSource === 'secretsmanager'
+      ? new SecretsManagerCredentialSource({ secretId: c.credentialsSecretId })
+      : new GreengrassCredentialSource(c.credentialsSecretId, ipc);
+  let credentials = credentialSource(config);
   // A wrong password, an untrusted server or a broken secret: ERRORED for the console, rate-limited
   // so the nucleus never marks the component BROKEN for it (shared/edge/errored-report.ts).
   const errored = new ErroredReporter({ file: join(process.cwd(), ERRORED_REPORT_FILE), report: () => ipc.updateState('ERRORED'), logger });
@@ -182,8 +188,9 @@ async function main(): Promise<void> {
     apply: async (next, diff) => {
       logger.setLevel(next.logLevel);
       const replaced = diff.pipelineChanged ? new CollectorPipeline(next, { thingName, runId }) : pipeline;
-      let newCredentials: SecretsManagerCredentialSource | undefined;
-      if (next.credentialsSecretId !== live!.current.credentialsSecretId) newCredentials = new SecretsManagerCredentialSource({ secretId: next.credentialsSecretId });
+      let newCredentials: CachedCredentialSource | undefined;
+      const current = live!.current;
+      if (next.credentialsSecretId !== current.credentialsSecretId || next.credentialsSource !== current.credentialsSource) newCredentials = credentialSource(next);
       // Samples go to the new pipeline from here on; then the old one is flushed behind them.
       if (diff.reconnect || diff.subscriptionChanged || replaced !== pipeline) {
         await source.reconfigure(next, replaced.onSample, { reconnect: diff.reconnect, ...(newCredentials ? { credentials: newCredentials } : {}) });

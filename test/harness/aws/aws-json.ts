@@ -70,6 +70,11 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> | undefin
 export interface LoopbackServer {
   readonly port: number;
   close(): Promise<void>;
+  /**
+   * Unreachable (as when the uplink is down): stops listening and drops its connections, so that
+   * clients get ECONNREFUSED, not an API error. Reachable again: listens on the same port.
+   */
+  setListening(listening: boolean): Promise<void>;
 }
 
 /**
@@ -96,14 +101,27 @@ export async function startLoopbackServer(
     });
   });
   const port = (server.address() as AddressInfo).port;
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      // The SDK keeps connections alive; without this close() would wait for them to time out.
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
   return {
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        // The SDK keeps connections alive; without this close() would wait for them to time out.
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: stop,
+    setListening: async (listening) => {
+      if (!listening) return stop();
+      if (server.listening) return;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    },
   };
 }
 

@@ -55,6 +55,9 @@ export class LocalSecretsManager implements SecretStore {
   private readonly secrets = new Map<string, StoredSecret>();
   private readonly denied = new Set<string>();
   private requestCount = 0;
+  private isReachable = true;
+  private unreachableHow: 'refused' | 'timeout' = 'refused';
+  private readonly held = new Set<ServerResponse>();
   private server: LoopbackServer | undefined;
 
   private constructor(private readonly opts: LocalSecretsManagerOptions) {}
@@ -71,9 +74,51 @@ export class LocalSecretsManager implements SecretStore {
     return `http://127.0.0.1:${this.server.port}`;
   }
 
-  /** Every HTTP request that reached the endpoint, including refused ones. */
+  /** Every request that reached the service, including refused ones: HTTP, and aws.greengrass.SecretManager's fetches. */
   get requests(): number {
     return this.requestCount;
+  }
+
+  /** False while the cloud is unreachable (setReachable). */
+  get reachable(): boolean {
+    return this.isReachable;
+  }
+
+  /**
+   * Cuts or restores the device's way to Secrets Manager, as an uplink outage does, never as an API
+   * error: `refused` (default) stops listening, so the SDK gets ECONNREFUSED and requests under way
+   * are dropped; `timeout` accepts connections and never answers (packets dropped on the way), so the
+   * SDK waits for its own timeouts. The emulated aws.greengrass.SecretManager's fetches fail either way.
+   */
+  async setReachable(reachable: boolean, opts: { how?: 'refused' | 'timeout' } = {}): Promise<void> {
+    this.isReachable = reachable;
+    this.unreachableHow = opts.how ?? 'refused';
+    if (reachable) this.releaseHeld();
+    await this.server?.setListening(reachable || this.unreachableHow === 'timeout');
+  }
+
+  /** Requests held unanswered in `timeout` mode are dropped, as when the uplink comes back. */
+  private releaseHeld(): void {
+    for (const res of this.held) res.destroy();
+    this.held.clear();
+  }
+
+  /**
+   * GetSecretValue as aws.greengrass.SecretManager's own SDK client makes it (AWSSecretClient, with the
+   * token exchange role's credentials): the version, or a thrown CloudSecretError when the cloud is
+   * unreachable, the role is denied or the secret/version does not exist.
+   */
+  fetchFromCloud(secretId: string, opts: { versionStage?: string } = {}): SecretVersion {
+    if (!this.isReachable) {
+      const text = this.unreachableHow === 'timeout' ? 'Connect timed out' : `connect ECONNREFUSED ${this.endpoint.replace(/^http:\/\//, '')}`;
+      throw new CloudSecretError('unreachable', text);
+    }
+    this.requestCount++;
+    const result = this.getSecretValue({ SecretId: secretId, ...(opts.versionStage ? { VersionStage: opts.versionStage } : {}) });
+    if ('error' in result) throw new CloudSecretError(result.error.type, result.error.message);
+    const v = this.resolve(secretId, opts);
+    if (!v) throw new CloudSecretError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    return v;
   }
 
   /** Creates a secret whose first version is AWSCURRENT. Objects are stored as their JSON text. */
@@ -119,6 +164,7 @@ export class LocalSecretsManager implements SecretStore {
   }
 
   async close(): Promise<void> {
+    this.releaseHeld();
     await this.server?.close();
     this.server = undefined;
   }
@@ -164,6 +210,12 @@ export class LocalSecretsManager implements SecretStore {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.isReachable) {
+      // `timeout` mode: nothing comes back; the request never reached the service.
+      this.held.add(res);
+      res.on('close', () => this.held.delete(res));
+      return;
+    }
     this.requestCount++;
     const body = await readBody(req);
     if (body === undefined) return sendError(res, { status: 413, type: 'RequestEntityTooLargeException', message: 'Request entity too large' });
@@ -246,6 +298,17 @@ export class LocalSecretsManager implements SecretStore {
     // A retried call with the same token is idempotent, as ClientRequestToken promises.
     const v = existing ?? this.addVersion(secret, value, token);
     return { output: { ARN: secret.arn, Name: secret.name, VersionId: v.versionId, VersionStages: [...v.versionStages] } };
+  }
+}
+
+/** Why a fetch from the cloud failed: `unreachable`, or the AWS error type (AccessDeniedException…). */
+export class CloudSecretError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CloudSecretError';
   }
 }
 

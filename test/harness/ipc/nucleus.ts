@@ -6,6 +6,7 @@ import type { IotCoreRecord, JsonObject, SecretStore } from '../contracts';
 import { AuthorizationTable } from './authorization';
 import { ConfigurationStore, type KeyPath } from './config-store';
 import { type CloudSubscription, MqttConnections } from './mqtt-connections';
+import { EmulatedSecretManager } from './secret-operations';
 
 /** Where a streaming operation's events go. Sending after the stream closed is a no-op. */
 export interface EventSink {
@@ -90,8 +91,8 @@ export class Nucleus {
   readonly iotCoreDropped: IotCoreRecord[] = [];
   iotCorePolicy: IotCorePolicy | undefined;
   readonly mqtt: MqttConnections;
-  /** ARNs the SecretManager component was configured with. */
-  cloudSecrets = new Set<string>();
+  /** The aws.greengrass.SecretManager component: its cloudSecrets and its copy on the device. */
+  readonly secretManager: EmulatedSecretManager;
   publishFault: IotCorePublishFault | undefined;
 
   constructor(
@@ -101,6 +102,7 @@ export class Nucleus {
     thingName: string,
   ) {
     this.mqtt = new MqttConnections(thingName);
+    this.secretManager = new EmulatedSecretManager(secrets);
   }
 
   componentForToken(token: string): string | undefined {

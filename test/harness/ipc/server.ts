@@ -14,6 +14,7 @@ import { FrameCodec } from './frames';
 import { deliverFromIotCore } from './messaging-operations';
 import type { CloudSubscription } from './mqtt-connections';
 import { DEFAULT_MAX_IOT_CORE_PAYLOAD_BYTES, type IotCorePolicy, type IotCorePublishFault, Nucleus, type ValidityReport } from './nucleus';
+import type { CloudSecret, EmulatedSecretManager } from './secret-operations';
 
 /** sockaddr_un.sun_path is 108 bytes with the terminating NUL; Node silently truncates longer paths. */
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -194,9 +195,17 @@ export class LocalIpcServer extends EventEmitter {
     });
   }
 
-  /** ARNs the SecretManager component was configured with (`cloudSecrets`). */
-  setCloudSecrets(arns: string[]): void {
-    this.nucleus.cloudSecrets = new Set(arns);
+  /**
+   * A deployment of aws.greengrass.SecretManager's `cloudSecrets` (ARNs, or entries with labels): it
+   * fetches them into its copy on the device now (secret-operations.ts EmulatedSecretManager).
+   */
+  setCloudSecrets(secrets: (string | CloudSecret)[]): void {
+    this.nucleus.secretManager.configure(secrets.map((s) => (typeof s === 'string' ? { arn: s } : s)));
+  }
+
+  /** The emulated aws.greengrass.SecretManager (its copy, its failed fetches). */
+  get secretManager(): EmulatedSecretManager {
+    return this.nucleus.secretManager;
   }
 
   /** Makes PublishToIoTCore fail with ServiceError("Publish to topic <t> failed: <text>") while it returns a text. */

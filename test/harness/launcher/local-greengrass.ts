@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import AdmZip from 'adm-zip';
 import type { IotCoreRecord, JsonObject, ValidationOutcome } from '../contracts';
 import { LocalIpcServer } from '../ipc/server';
+import type { CloudSecret } from '../ipc/secret-operations';
 import { LocalAws } from '../aws/local-aws';
 import { applyConfigurationUpdate, interpolate, interpolateConfiguration, type ConfigurationUpdate, type InterpolationContext } from './configuration';
 import { loadRecipe, type LifecycleStep, type Recipe } from './recipe';
@@ -311,6 +312,25 @@ export class LocalGreengrass {
     d.configuration = next;
     this.ipc.setConfiguration(name, next);
     return { applied: true, deploymentId, validation, configuration: next };
+  }
+
+  /**
+   * A deployment of aws.greengrass.SecretManager with these `cloudSecrets` (full ARNs): the emulated
+   * component keeps only these and fetches them into its copy on the device now, as the real one does
+   * with each deployment (test/harness/ipc/secret-operations.ts). Tests call it themselves, as a
+   * deployment names the secret: nothing is configured from a component's configuration.
+   */
+  configureSecretManager(opts: { cloudSecrets: (string | CloudSecret)[] }): void {
+    this.ipc.setCloudSecrets(opts.cloudSecrets);
+  }
+
+  /**
+   * The device's uplink to AWS Secrets Manager: unreachable, the local endpoint refuses connections
+   * (the SDK sees ECONNREFUSED) or, with `how: 'timeout'`, never answers; the emulated SecretManager's
+   * fetches fail, so it serves its copy.
+   */
+  setCloudReachable(reachable: boolean, opts: { how?: 'refused' | 'timeout' } = {}): Promise<void> {
+    return this.aws.secretsManager.setReachable(reachable, opts);
   }
 
   /** Stops every component, closes every server and removes the root. */

@@ -223,3 +223,36 @@ test('a subscription the nucleus refuses says so through `activated`, and the er
     await ipc.close();
   }
 });
+
+test('getSecretValue sends refresh only when asked, maps the answer, and gives a refresh longer than callTimeoutMs', async () => {
+  const requests: unknown[] = [];
+  const ipc = new GreengrassIpc({
+    logger: quiet,
+    backoff: { next: () => 1, reset: () => {} },
+    callTimeoutMs: 50,
+    createClient: () => {
+      const c = new FakeClient() as FakeClient & { getSecretValue: unknown };
+      // Answers after 100 ms, longer than callTimeoutMs: only a refresh may wait for it.
+      c.getSecretValue = (request: unknown, options: { cancelController: cancel.CancelController }) =>
+        new Promise((resolve, reject) => {
+          requests.push(request);
+          const timer = setTimeout(() => resolve({ secretId: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:s-AbCdEf', versionId: 'v', versionStage: ['AWSCURRENT'], secretValue: { secretString: '{"username":"u","password":"p"}' } }), 100);
+          options.cancelController.addListener(() => {
+            clearTimeout(timer);
+            reject('Eventstream execute() cancelled by user request');
+          });
+        });
+      return c as unknown as greengrasscoreipc.Client;
+    },
+  });
+  await ipc.connect();
+  const refreshed = await ipc.getSecretValue('s', { refresh: true });
+  assert.deepEqual(refreshed, { arn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:s-AbCdEf', secretString: '{"username":"u","password":"p"}', binary: false });
+  const plain = await ipc.getSecretValue('s', { refresh: false }).then(
+    () => assert.fail('a plain read is held to callTimeoutMs'),
+    (e: PublishFailure) => e,
+  );
+  assert.deepEqual([plain.retryable, /timed out after 50 ms/.test(plain.reason)], [true, true]);
+  assert.deepEqual(requests, [{ secretId: 's', refresh: true }, { secretId: 's' }]);
+  await ipc.close();
+});

@@ -14,11 +14,13 @@ import type { CollectorConfig } from '../config-types';
 import { endpointHostPort } from '../config-rules';
 
 export const COLLECTOR = 'conduit.OpcUaCollector';
+/** Reads the OPC UA secret from the cloud for the collector when credentialsSource is greengrass. */
+export const SECRET_MANAGER = 'aws.greengrass.SecretManager';
 export const SINK = 'conduit.FirehoseSink';
 export const NUCLEUS = 'Greengrass nucleus';
 export const GATEWAY_OS = 'gateway OS';
 
-export type FlowSource = typeof COLLECTOR | typeof SINK | typeof NUCLEUS | typeof GATEWAY_OS;
+export type FlowSource = typeof COLLECTOR | typeof SINK | typeof NUCLEUS | typeof GATEWAY_OS | typeof SECRET_MANAGER;
 /** Where a flow goes, as a firewall sees it. `local` and `loopback` never leave the gateway. */
 export type FlowZone = 'OT network' | 'AWS' | 'site DNS' | 'loopback' | 'local';
 
@@ -97,14 +99,18 @@ export function egressPlan(input: EgressInput): Flow[] {
       `Read, TranslateBrowsePaths and one subscription of ${c.tags.length} tag${c.tags.length === 1 ? '' : 's'}, nothing else (never Write, Call or HistoryUpdate)`,
     firewall: true,
   });
+  // credentialsSource greengrass: the nucleus's SecretManager component makes this call, not the collector.
+  const viaGreengrass = c.credentialsSource === 'greengrass';
   flows.push({
-    from: COLLECTOR,
+    from: viaGreengrass ? SECRET_MANAGER : COLLECTOR,
     zone: 'AWS',
     destination: `secretsmanager.${region}.amazonaws.com`,
     port: 443,
     protocol: 'TCP (HTTPS)',
     purpose: 'AWS Secrets Manager: the OPC UA user',
-    detail: `GetSecretValue of "${c.credentialsSecretId}" through the AWS SDK, at start and after the server rejects the identity; signed with the token exchange role's credentials`,
+    detail: viaGreengrass
+      ? `GetSecretValue of "${c.credentialsSecretId}" (one of its cloudSecrets) at its start, with each deployment and when the collector asks for a refresh after the server rejected the identity; signed with the token exchange role's credentials. The collector reads the copy kept on the device over IPC`
+      : `GetSecretValue of "${c.credentialsSecretId}" through the AWS SDK, at start and after the server rejects the identity; signed with the token exchange role's credentials`,
     firewall: true,
   });
   if (sinkRuns) {
@@ -184,10 +190,11 @@ export function egressPlan(input: EgressInput): Flow[] {
     port: null,
     protocol: 'Unix socket (eventstream RPC)',
     purpose: 'Greengrass IPC',
-    detail: `PublishToIoTCore, its configuration and state${captures ? ', and the captures handed to the sink (local pub/sub)' : ''}`,
+    detail: `PublishToIoTCore, its configuration and state${viaGreengrass ? `, the OPC UA secret (GetSecretValue, answered by ${SECRET_MANAGER})` : ''}${captures ? ', and the captures handed to the sink (local pub/sub)' : ''}`,
     firewall: false,
   });
-  flows.push({
+  if (!viaGreengrass) {
+    flows.push({
     from: COLLECTOR,
     zone: 'loopback',
     destination: tes,
@@ -197,6 +204,7 @@ export function egressPlan(input: EgressInput): Flow[] {
     detail: "AWS_CONTAINER_CREDENTIALS_FULL_URI (http://localhost:<port>/2016-11-01/credentialprovider/, the port the nucleus picked): credentials for Secrets Manager",
     firewall: false,
   });
+  }
   if (sinkRuns) {
     flows.push({
       from: SINK,

@@ -57,6 +57,8 @@ test('server, security, trust or sampling changes need a new session; publish se
   assert.equal(diffConfig(cfg(), cfg({ endpointUrl: 'opc.tcp://plc2.plant.local:4840' })).reconnect, true);
   assert.equal(diffConfig(cfg(), cfg({ serverTrust: { thumbprints: ['1123456789abcdef0123456789abcdef01234567'] } })).reconnect, true);
   assert.equal(diffConfig(cfg(), cfg({ sampling: { publishingIntervalMs: 500, queueSize: 20 } })).reconnect, true);
+  // Another way to read the secret is a new identity source: reconnect with it (main.ts builds the new source).
+  assert.equal(diffConfig(cfg(), cfg({ credentialsSource: 'secretsmanager' })).reconnect, true);
   const p = diffConfig(cfg(), cfg({ publish: { intervalMs: 2000, topic: 'conduit/{thingName}/t2' }, logLevel: 'debug' }));
   assert.deepEqual(p.changed, ['logLevel', 'publish.intervalMs', 'publish.topic']);
   assert.deepEqual([p.reconnect, p.pipelineChanged, p.mappingChanged], [false, false, false]);

@@ -59,6 +59,7 @@ test('the recipe DefaultConfiguration passes the schema and the rules', () => {
   const c = parseCollectorConfig(DEFAULT_CONFIGURATION);
   assert.equal(c.endpointUrl, 'opc.tcp://plc.plant.local:4840');
   assert.equal(c.credentialsSecretId, 'conduit/opcua-collector');
+  assert.equal(c.credentialsSource, 'greengrass', 'the default: the device copy of aws.greengrass.SecretManager');
   assert.deepEqual(c.serverTrust.thumbprints, ['0'.repeat(40)]);
   assert.deepEqual(
     c.tags.map((t) => t.mode),
@@ -69,6 +70,8 @@ test('the recipe DefaultConfiguration passes the schema and the rules', () => {
     security: 'SignAndEncrypt/Basic256Sha256',
     allowInsecure: false,
     trusted: 1,
+    credentialsSource: 'greengrass',
+    credentialsSecretId: 'conduit/opcua-collector',
     site: 'lyon',
     area: 'line-1',
     mappingVersion: '2024-06-01.1',
@@ -379,7 +382,15 @@ test('the recipe: identity, manifests, lifecycle, artifact and IPC policy', () =
     { URI: 's3://BUCKET_NAME/conduit.OpcUaCollector/0.1.0/aws-crt-linux-x64-glibc.zip', Unarchive: 'ZIP' },
   ]);
   const mqtt = DEFAULT_CONFIGURATION.accessControl['aws.greengrass.ipc.mqttproxy'];
-  assert.deepEqual(Object.keys(DEFAULT_CONFIGURATION.accessControl), ['aws.greengrass.ipc.mqttproxy', 'aws.greengrass.ipc.pubsub']);
+  assert.deepEqual(Object.keys(DEFAULT_CONFIGURATION.accessControl), ['aws.greengrass.ipc.mqttproxy', 'aws.greengrass.ipc.pubsub', 'aws.greengrass.SecretManager']);
+  // GetSecretValue on one placeholder ARN that the deployment replaces (test/unit/templates.test.ts checks the template).
+  assert.deepEqual(DEFAULT_CONFIGURATION.accessControl['aws.greengrass.SecretManager'], {
+    'conduit.OpcUaCollector:secrets:1': {
+      policyDescription: "Read the OPC UA user's secret (credentialsSecretId) from aws.greengrass.SecretManager.",
+      operations: ['aws.greengrass#GetSecretValue'],
+      resources: ['arn:aws:secretsmanager:REGION:ACCOUNT_ID:secret:SET-IN-DEPLOYMENT'],
+    },
+  });
   assert.deepEqual(Object.keys(mqtt), ['conduit.OpcUaCollector:mqttproxy:1']);
   const policy = mqtt['conduit.OpcUaCollector:mqttproxy:1'];
   assert.deepEqual(policy.operations, ['aws.greengrass#PublishToIoTCore']);

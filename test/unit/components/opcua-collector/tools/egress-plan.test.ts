@@ -20,6 +20,8 @@ const TES = 'localhost (127.0.0.1, ::1): the nucleus token exchange service';
 
 /** The flows every plan has, in order, for a collector without captures and without a sink. */
 function baseFlows(o: { region: string; data: string; cred: string; mqtt: number; plane: number; tags: number; dns: string; topics: string }): Flow[] {
+  // The default credentialsSource (greengrass): aws.greengrass.SecretManager reads the secret; the
+  // collector reads its copy over IPC and needs no AWS credentials of its own.
   return [
     {
       from: 'conduit.OpcUaCollector',
@@ -32,13 +34,13 @@ function baseFlows(o: { region: string; data: string; cred: string; mqtt: number
       firewall: true,
     },
     {
-      from: 'conduit.OpcUaCollector',
+      from: 'aws.greengrass.SecretManager',
       zone: 'AWS',
       destination: `secretsmanager.${o.region}.amazonaws.com`,
       port: 443,
       protocol: 'TCP (HTTPS)',
       purpose: 'AWS Secrets Manager: the OPC UA user',
-      detail: 'GetSecretValue of "conduit/opcua-collector" through the AWS SDK, at start and after the server rejects the identity; signed with the token exchange role\'s credentials',
+      detail: 'GetSecretValue of "conduit/opcua-collector" (one of its cloudSecrets) at its start, with each deployment and when the collector asks for a refresh after the server rejected the identity; signed with the token exchange role\'s credentials. The collector reads the copy kept on the device over IPC',
       firewall: true,
     },
     {
@@ -93,19 +95,33 @@ function baseFlows(o: { region: string; data: string; cred: string; mqtt: number
       detail: `resolves the AWS host names above${o.dns}`,
       firewall: true,
     },
-    { from: 'conduit.OpcUaCollector', zone: 'local', destination: IPC, port: null, protocol: 'Unix socket (eventstream RPC)', purpose: 'Greengrass IPC', detail: 'PublishToIoTCore, its configuration and state', firewall: false },
-    {
-      from: 'conduit.OpcUaCollector',
-      zone: 'loopback',
-      destination: TES,
-      port: null,
-      protocol: 'TCP (HTTP on loopback)',
-      purpose: 'AWS credentials',
-      detail: 'AWS_CONTAINER_CREDENTIALS_FULL_URI (http://localhost:<port>/2016-11-01/credentialprovider/, the port the nucleus picked): credentials for Secrets Manager',
-      firewall: false,
-    },
+    { from: 'conduit.OpcUaCollector', zone: 'local', destination: IPC, port: null, protocol: 'Unix socket (eventstream RPC)', purpose: 'Greengrass IPC', detail: `PublishToIoTCore, its configuration and state, the OPC UA secret (GetSecretValue, answered by aws.greengrass.SecretManager)`, firewall: false },
   ];
 }
+
+/** credentialsSource secretsmanager: the collector calls Secrets Manager itself, with the token exchange service's credentials. */
+const DIRECT_SECRET_FLOWS: Flow[] = [
+  {
+    from: 'conduit.OpcUaCollector',
+    zone: 'AWS',
+    destination: 'secretsmanager.<region>.amazonaws.com',
+    port: 443,
+    protocol: 'TCP (HTTPS)',
+    purpose: 'AWS Secrets Manager: the OPC UA user',
+    detail: 'GetSecretValue of "conduit/opcua-collector" through the AWS SDK, at start and after the server rejects the identity; signed with the token exchange role\'s credentials',
+    firewall: true,
+  },
+  {
+    from: 'conduit.OpcUaCollector',
+    zone: 'loopback',
+    destination: TES,
+    port: null,
+    protocol: 'TCP (HTTP on loopback)',
+    purpose: 'AWS credentials',
+    detail: 'AWS_CONTAINER_CREDENTIALS_FULL_URI (http://localhost:<port>/2016-11-01/credentialprovider/, the port the nucleus picked): credentials for Secrets Manager',
+    firewall: false,
+  },
+];
 
 const TOPICS = 'conduit/{thingName}/telemetry, conduit/{thingName}/mapping, conduit/{thingName}/metrics';
 /** Applied live updates are audited in every mode. */
@@ -126,6 +142,14 @@ describe('egressPlan', () => {
     });
     assert.deepEqual(flows, expected);
     assert.equal(flows.filter((f) => f.firewall).length, 8);
+  });
+
+  test('credentialsSource secretsmanager: the collector itself calls Secrets Manager, with the token exchange service', () => {
+    const flows = egressPlan({ collector: collector({ credentialsSource: 'secretsmanager' }) });
+    const secretFlows = flows.filter((f) => f.purpose === 'AWS Secrets Manager: the OPC UA user' || (f.from === 'conduit.OpcUaCollector' && f.purpose === 'AWS credentials'));
+    assert.deepEqual(secretFlows, DIRECT_SECRET_FLOWS);
+    assert.equal(flows.find((f) => f.purpose === 'Greengrass IPC')?.detail, 'PublishToIoTCore, its configuration and state');
+    assert.ok(!flows.some((f) => f.from === 'aws.greengrass.SecretManager'));
   });
 
   test('a tag with an alarm and a sink configuration: Firehose in the sink\'s Region, the sink\'s IPC and TES, the alarm topic', () => {
@@ -160,7 +184,10 @@ describe('egressPlan', () => {
       detail: 'PutRecordBatch to delivery stream "conduit-bursts", only when there are captures to deliver',
       firewall: true,
     };
-    base[base.length - 2] = { ...base[base.length - 2]!, detail: 'PublishToIoTCore, its configuration and state, and the captures handed to the sink (local pub/sub)' };
+    base[base.length - 1] = {
+      ...base[base.length - 1]!,
+      detail: 'PublishToIoTCore, its configuration and state, the OPC UA secret (GetSecretValue, answered by aws.greengrass.SecretManager), and the captures handed to the sink (local pub/sub)',
+    };
     const expected: Flow[] = [
       ...base.slice(0, 2),
       firehose,
@@ -209,7 +236,7 @@ describe('egressPlan', () => {
 
   test('nothing is inbound: every flow is opened by the gateway, and no flow listens', () => {
     const flows = egressPlan({ collector: collector({ tags: [{ ...VIB, alarm: ALARM }] }), region: 'eu-west-1' });
-    for (const f of flows) assert.ok(['conduit.OpcUaCollector', 'conduit.FirehoseSink', 'Greengrass nucleus', 'gateway OS'].includes(f.from));
+    for (const f of flows) assert.ok(['conduit.OpcUaCollector', 'conduit.FirehoseSink', 'Greengrass nucleus', 'aws.greengrass.SecretManager', 'gateway OS'].includes(f.from));
     assert.ok(flows.every((f) => f.firewall === (f.zone !== 'local' && f.zone !== 'loopback')));
   });
 });
