@@ -120,7 +120,10 @@ export class CollectorRuntime {
   private closeLeftOpen(recovered: ReadonlySet<string>): void {
     if (!this.o.ledger) return;
     const left = closeLeftOpen(this.o.ledger, this.o.runId, recovered, (build, reason) => this.queueClose(build, reason));
-    if (!left) return;
+    if (!left) {
+      if (recovered.size > 0) this.o.saveLedger?.(); // captures found on disk may have been marked handed over
+      return;
+    }
     this.o.logger.warn({ ...left }, 'a previous run left alarms or captures open (it was killed or ran out of time): closing them with reason restart');
     this.o.saveLedger?.();
   }
@@ -316,9 +319,12 @@ export class CollectorRuntime {
       this.o.logger.error(fields, 'capture dropped: no sink to hand it to (data lost)');
       return;
     }
-    this.o.ledger?.handedOver(capture.captureId, parts.map((p) => p.id));
-    // On disk until the sink has it: a stop that runs out of time, or a crash, does not lose it.
+    // On disk until the sink has it: a stop that runs out of time, or a crash, does not lose it. The
+    // file first, then the ledger that says so, saved before the hand-off: a kill at any point in
+    // between leaves a next run that finds the capture whole on disk (alarm-closes.ts), or not at all.
     this.o.spill?.save(capture.captureId, parts);
+    this.o.ledger?.handedOver(capture.captureId, parts.map((p) => p.id));
+    this.o.saveLedger?.();
     this.o.handoff.submit(parts);
     this.o.logger.info(fields, 'capture finished; handing it to conduit.FirehoseSink');
   }
