@@ -19,12 +19,20 @@ export interface LeftOpenSummary {
  * closing event with reason "restart", saying whether the capture was lost. They stay in the ledger
  * until the nucleus accepted that event, so a run killed before that closes them again. A capture is
  * not lost when it had been handed over and every record it still owed the sink is among `recovered`
- * (found on disk): it is handed over again and stays in the ledger until the sink has it.
+ * (found on disk), or when the run died after writing it to disk but before its ledger said so: it is
+ * handed over again and stays in the ledger until the sink has it.
  * Returns undefined when nothing was left open.
  */
 export function closeLeftOpen(ledger: AlarmLedger, runId: string, recovered: ReadonlySet<string>, queue: QueueClose): LeftOpenSummary | undefined {
   const left = ledger.leftOpenBy(runId);
-  const alive = (c: OpenCapture): boolean => c.handedOver && c.unacked.every((id) => recovered.has(id));
+  // Record ids are `<captureId>/<n>` (shared/burst/capture-record.ts), and a capture is written to
+  // disk whole, before the ledger records the hand-off: a run killed between the two left it on disk.
+  const onDisk = (c: OpenCapture): boolean => [...recovered].some((id) => id.startsWith(`${c.captureId}/`));
+  const alive = (c: OpenCapture): boolean => (c.handedOver ? c.unacked.every((id) => recovered.has(id)) : onDisk(c));
+  // Found on disk but not yet marked handed over: it is now (the next hand-off acks settle it).
+  for (const c of left.captures) {
+    if (!c.handedOver && onDisk(c)) ledger.handedOver(c.captureId, [...recovered].filter((id) => id.startsWith(`${c.captureId}/`)));
+  }
   const captures = left.captures.filter((c) => !alive(c));
   if (left.alarms.length + captures.length === 0) return undefined;
   const closedCaptures = new Set<string>();

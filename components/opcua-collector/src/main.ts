@@ -102,7 +102,13 @@ async function main(): Promise<void> {
   let credentials = credentialSource(config);
   // A wrong password, an untrusted server or a broken secret: ERRORED for the console, rate-limited
   // so the nucleus never marks the component BROKEN for it (shared/edge/errored-report.ts).
-  const errored = new ErroredReporter({ file: join(process.cwd(), ERRORED_REPORT_FILE), report: () => ipc.updateState('ERRORED'), logger });
+  // One reporter per cause (the OPC UA side; publishing), over one record file so that the gap holds
+  // across both, and one report at a time, so two episodes starting together report ERRORED once.
+  const erroredFile = join(process.cwd(), ERRORED_REPORT_FILE);
+  const errored = new ErroredReporter({ file: erroredFile, report: () => ipc.updateState('ERRORED'), logger });
+  const publishErrored = new ErroredReporter({ file: erroredFile, report: () => ipc.updateState('ERRORED'), logger });
+  let reporting: Promise<void> = Promise.resolve();
+  const serially = (report: () => Promise<void> | void): void => void (reporting = reporting.then(report));
   const source = new NodeOpcUaSource({
     config,
     credentials,
@@ -112,7 +118,7 @@ async function main(): Promise<void> {
     onEuRanges: (readings) => void reportEuRanges(pipeline, readings, logger),
     logger,
     workDir: process.cwd(),
-    onProblem: (problem) => (problem ? void errored.problem(problem) : errored.recovered()),
+    onProblem: (problem) => serially(() => (problem ? errored.problem(problem) : errored.recovered())),
   });
   // Captures go to conduit.FirehoseSink. The hand-off starts (subscribes to the sink's acks) as soon
   // as a tag has an alarm, at start or when a live update adds one, so that a recipe without the
@@ -137,7 +143,8 @@ async function main(): Promise<void> {
     publisher: ipc,
     logger,
     source,
-    onFatal: (reason) => void fail(reason),
+    // The accessControl lacks a topic: held and retried until a deployment fixes it (runtime.ts).
+    onProblem: (problem) => serially(() => (problem ? publishErrored.problem(problem) : publishErrored.recovered())),
   });
 
   runtime.start();

@@ -22,7 +22,8 @@ export interface MetricsInput {
   previousSamples: number;
   outbox: OutboxCounters & { oldestAgeMs: number };
   source: (SourceCounters & { state: SourceState; lastDataAgeMs: number | null; problem: OperatorProblem['kind'] | null }) | undefined;
-  ipc: { connected: boolean; reconnects: number; publishErrors: number; publishRetries: number };
+  /** `problem`: 'publish:unauthorized' while the nucleus refuses a topic (messages held), else null. */
+  ipc: { connected: boolean; reconnects: number; publishErrors: number; publishRetries: number; problem: string | null };
   /** Messages published (accepted by the nucleus) and their bytes. */
   published: { messages: number; bytes: number };
   mode?: 'active' | 'shadow';

@@ -15,9 +15,13 @@ import { PublishRejectedError } from '../../../shared/edge/greengrass-ipc';
 import { buildMetrics } from './metrics';
 import type { CollectorPipeline } from './pipeline';
 import type { IotCorePublisher, Logger, OpcUaSource, PublishFailure } from './ports';
+import type { OperatorProblem } from '../../../shared/edge/errored-report';
 
 /** Wait before retrying a message the nucleus could not take (spool full, IPC down). */
 const RETRY_DELAY_MS = 1_000;
+/** Retry of a publish the nucleus refused as unauthorized: from 1 s, doubling to 30 s. */
+const UNAUTHORIZED_RETRY_MIN_MS = 1_000;
+const UNAUTHORIZED_RETRY_MAX_MS = 30_000;
 /** The mapping is published at start and again this often, for readers that missed it. */
 const MAPPING_REPEAT_MS = 3_600_000;
 
@@ -45,8 +49,11 @@ export interface RuntimeOptions {
   spill?: { save(captureId: string, records: readonly HandoffRecord[]): void; settled(recordIds: readonly string[]): void; holds(recordId: string): boolean };
   /** Capture records an earlier run left on disk: handed over again at start, so their captures are not lost. */
   recovered?: readonly HandoffRecord[];
-  /** The publisher refused for good in a way only a new deployment can fix (accessControl). */
-  onFatal: (reason: string) => void;
+  /**
+   * The nucleus refuses to publish for a reason only an operator can fix (the accessControl lacks a
+   * topic), or publishes again (undefined). The message is held meanwhile, not dropped.
+   */
+  onProblem?: (problem: OperatorProblem | undefined) => void;
   now?: () => number;
 }
 
@@ -75,6 +82,8 @@ export class CollectorRuntime {
   private published = { messages: 0, bytes: 0 };
   private publishErrors = 0;
   private publishRetries = 0;
+  /** Set while the nucleus refuses a topic as unauthorized: the message waits, retried with backoff. */
+  private unauthorized: { topic: string; retryMs: number; retryAtMs: number } | undefined;
   private stopped = false;
 
   constructor(private readonly o: RuntimeOptions) {
@@ -111,7 +120,10 @@ export class CollectorRuntime {
   private closeLeftOpen(recovered: ReadonlySet<string>): void {
     if (!this.o.ledger) return;
     const left = closeLeftOpen(this.o.ledger, this.o.runId, recovered, (build, reason) => this.queueClose(build, reason));
-    if (!left) return;
+    if (!left) {
+      if (recovered.size > 0) this.o.saveLedger?.(); // captures found on disk may have been marked handed over
+      return;
+    }
     this.o.logger.warn({ ...left }, 'a previous run left alarms or captures open (it was killed or ran out of time): closing them with reason restart');
     this.o.saveLedger?.();
   }
@@ -307,9 +319,12 @@ export class CollectorRuntime {
       this.o.logger.error(fields, 'capture dropped: no sink to hand it to (data lost)');
       return;
     }
-    this.o.ledger?.handedOver(capture.captureId, parts.map((p) => p.id));
-    // On disk until the sink has it: a stop that runs out of time, or a crash, does not lose it.
+    // On disk until the sink has it: a stop that runs out of time, or a crash, does not lose it. The
+    // file first, then the ledger that says so, saved before the hand-off: a kill at any point in
+    // between leaves a next run that finds the capture whole on disk (alarm-closes.ts), or not at all.
     this.o.spill?.save(capture.captureId, parts);
+    this.o.ledger?.handedOver(capture.captureId, parts.map((p) => p.id));
+    this.o.saveLedger?.();
     this.o.handoff.submit(parts);
     this.o.logger.info(fields, 'capture finished; handing it to conduit.FirehoseSink');
   }
@@ -342,6 +357,7 @@ export class CollectorRuntime {
         reconnects: this.o.publisher.reconnects ?? 0,
         publishErrors: this.publishErrors,
         publishRetries: this.publishRetries,
+        problem: this.unauthorized ? 'publish:unauthorized' : null,
       },
       published: { ...this.published },
       mode: c.mode,
@@ -382,6 +398,8 @@ export class CollectorRuntime {
 
   /** Publishes until the outbox is empty ('drained') or a message must wait ('waiting', a timer is set). */
   private async pumpLoop(): Promise<'drained' | 'waiting'> {
+    // A refused topic is retried on its own timer, not each time a new message is queued.
+    if (this.unauthorized && this.now() < this.unauthorized.retryAtMs) return 'waiting';
     for (let m = this.outbox.peek(); m !== undefined && !this.stopped; m = this.outbox.peek()) {
       const nowMs = this.now();
       if (!this.budget.take(nowMs)) {
@@ -391,6 +409,7 @@ export class CollectorRuntime {
       try {
         await this.o.publisher.publish(m.topic, m.payload, this.o.config.publish.qos, m.stream === 'mapping' && this.retainMapping);
         this.outbox.ack();
+        if (this.unauthorized) this.authorizedAgain();
         if (m.stream === 'alarm') this.alarmPublished(m.seq);
         this.published.messages++;
         this.published.bytes += m.payload.length;
@@ -398,12 +417,7 @@ export class CollectorRuntime {
         if (e instanceof PublishRejectedError) {
           this.publishErrors++;
           if (e.unauthorized) {
-            this.o.logger.error(
-              { topic: m.topic, reason: e.reason, fix: `allow aws.greengrass#PublishToIoTCore on ${m.topic} in the recipe's accessControl (aws.greengrass.ipc.mqttproxy)` },
-              'the nucleus refused to publish: this component is not authorized for the topic',
-            );
-            this.stopped = true;
-            this.o.onFatal(e.reason);
+            this.schedulePump(this.notAuthorized(m.topic, e.reason));
             return 'waiting';
           }
           this.outbox.discard();
@@ -420,6 +434,33 @@ export class CollectorRuntime {
       }
     }
     return 'drained';
+  }
+
+  /**
+   * The accessControl lacks the topic: an operator must fix the deployment, which the nucleus applies
+   * without restarting the component. So the message is held (the queue's bound still applies), the
+   * problem is reported once (ERRORED through onProblem, metrics ipc.problem), and the publish is
+   * retried with a growing delay until the new policy lets it through. Returns the delay.
+   */
+  private notAuthorized(topic: string, reason: string): number {
+    const first = this.unauthorized === undefined || this.unauthorized.topic !== topic;
+    const retryMs = first ? UNAUTHORIZED_RETRY_MIN_MS : Math.min(UNAUTHORIZED_RETRY_MAX_MS, this.unauthorized!.retryMs * 2);
+    this.unauthorized = { topic, retryMs, retryAtMs: this.now() + retryMs };
+    if (first) {
+      const fix = `allow aws.greengrass#PublishToIoTCore on ${topic} in the accessControl (aws.greengrass.ipc.mqttproxy) of the deployment or recipe`;
+      this.o.logger.error(
+        { topic, reason, fix, queued: this.outbox.counters().messages },
+        'the nucleus refused to publish: this component is not authorized for the topic; messages are held and retried until the deployment allows it',
+      );
+      this.o.onProblem?.({ kind: 'publish:unauthorized', fix });
+    } else this.o.logger.debug({ topic, retryInMs: retryMs }, 'still not authorized to publish');
+    return retryMs;
+  }
+
+  private authorizedAgain(): void {
+    this.o.logger.info({ topic: this.unauthorized!.topic }, 'publishing is authorized again; the held messages follow');
+    this.unauthorized = undefined;
+    this.o.onProblem?.(undefined);
   }
 
   private alarmPublished(seq: number): void {

@@ -155,3 +155,22 @@ test('closeLeftOpen: one close per alarm saying whether its capture is lost, a c
   assert.equal(closeLeftOpen(l, 'new', new Set(), queue), undefined, 'nothing left: nothing published');
   assert.equal(events.length, 3);
 });
+
+test('closeLeftOpen: a capture written to disk by a run killed before its ledger said so is not lost, and leaves once the sink has it', () => {
+  const old = new AlarmLedger();
+  old.raised(alarm('old-a1', 'old', 'old-c1'), capture('old-c1', 'old')); // the spill was written, the ledger not yet saved
+  const l = new AlarmLedger(parseLedger(JSON.parse(JSON.stringify(old.snapshot()))));
+  const events: Record<string, unknown>[] = [];
+  let seq = 0;
+  const queue = (build: (ctx: any) => Record<string, unknown>, reason: string) => {
+    events.push(build({ thingName: 'gw', site: 's', area: 'a', runId: 'new', seq, atMs: 9_000, reason }));
+    return seq++;
+  };
+  const summary = closeLeftOpen(l, 'new', new Set(['old-c1/1', 'old-c1/2']), queue);
+  assert.deepEqual(summary, { alarms: ['old-a1'], lostCaptures: [], recoveredCaptures: ['old-c1'] });
+  assert.deepEqual(events.map((e) => [e.event, e.alarmId, e.captureLost]), [['clear', 'old-a1', false]]);
+  l.published(0);
+  assert.deepEqual(l.capture('old-c1')!.unacked, ['old-c1/1', 'old-c1/2'], 'owed to the sink, as handed over again');
+  l.settled(['old-c1/1', 'old-c1/2']);
+  assert.equal(l.empty, true, 'nothing left for a later run to call lost');
+});

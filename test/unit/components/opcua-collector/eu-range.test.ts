@@ -189,7 +189,6 @@ test('the runtime publishes the mapping again once a deadband is resolved, befor
     pipeline: p,
     publisher: { publish: async (topic, payload) => void published.push({ topic, body: JSON.parse(payload.toString()) }) },
     logger: new CapturedLog(),
-    onFatal: () => undefined,
   });
   const settle = async () => {
     for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));

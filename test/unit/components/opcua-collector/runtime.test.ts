@@ -1,5 +1,5 @@
 // CollectorRuntime: the shell around the pipeline. Order, hold-and-retry, the bounded outbox, permanent
-// and fatal refusals, the publish-rate budget and the graceful stop, against a fake IoT Core publisher.
+// and unauthorized refusals (held until the deployment allows the topic), the publish-rate budget and the graceful stop, against a fake IoT Core publisher.
 // Time is fake: the runtime's `now` reads `clock.ms`, and node:test's mock timers run its intervals
 // and timeouts as `advance` moves that clock, in 10 ms steps, letting promises settle after each.
 import { test, type TestContext } from 'node:test';
@@ -103,7 +103,7 @@ function rig(t: TestContext, c: CollectorConfig, pipeline?: CollectorPipeline) {
   const now = () => clock.ms;
   const publisher = new FakeIotCore(now);
   const log = new CapturedLog();
-  const fatal: string[] = [];
+  const problems: Array<string | undefined> = [];
   const scripted = new ScriptedPipeline(c, { thingName: THING, runId: 'run-1' });
   const runtime = new CollectorRuntime({
     config: c,
@@ -112,7 +112,7 @@ function rig(t: TestContext, c: CollectorConfig, pipeline?: CollectorPipeline) {
     pipeline: pipeline ?? scripted,
     publisher,
     logger: log,
-    onFatal: (reason) => fatal.push(reason),
+    onProblem: (p) => problems.push(p?.kind),
     now,
   });
   /** Moves the clock and the mocked timers on by `ms`, letting every promise settle after each step. */
@@ -133,7 +133,7 @@ function rig(t: TestContext, c: CollectorConfig, pipeline?: CollectorPipeline) {
   };
   const ids = (ps: readonly Publish[]): string[] => ps.map((p) => p.id);
   const metrics = (): Record<string, any>[] => publisher.accepted.filter((p) => p.topic === METRICS).map((p) => JSON.parse(p.payload.toString()));
-  return { clock, publisher, log, fatal, scripted, runtime, advance, stop, ids, metrics };
+  return { clock, publisher, log, problems, scripted, runtime, advance, stop, ids, metrics };
 }
 
 test('the mapping goes first (retained), then telemetry in the order the pipeline produced it', async (t) => {
@@ -240,7 +240,7 @@ test('a permanent rejection discards only that message, logs it at ERROR and pub
   assert.equal(errors.length, 1);
   assert.match(errors[0]!.msg, /rejected a message for good \(data lost\)/);
   assert.deepEqual([errors[0]!.fields.stream, errors[0]!.fields.seq, errors[0]!.fields.reason], ['rms', 1, tooLarge.reason]);
-  assert.deepEqual(r.fatal, []);
+  assert.deepEqual(r.problems, []);
 
   assert.equal((await r.stop(5_000)).unsent, 0);
   const last = r.metrics().at(-1)!;
@@ -249,23 +249,38 @@ test('a permanent rejection discards only that message, logs it at ERROR and pub
   assert.equal(last.ipc.publishRetries, 0);
 });
 
-test('an unauthorized rejection is fatal: onFatal is called once and nothing more is published', async (t) => {
-  const r = rig(t, config());
+test('an unauthorized topic is an operator problem: reported once, messages held and retried, everything delivered once the deployment allows it', async (t) => {
+  const r = rig(t, config({ metricsIntervalSec: 5 }));
   const reason = `UnauthorizedError: Principal conduit.OpcUaCollector is not authorized to perform aws.greengrass.ipc.mqttproxy:aws.greengrass#PublishToIoTCore on resource ${TELEMETRY}`;
-  r.publisher.answer = (id) => (id === 'mapping' ? 'accept' : new PublishRejectedError(reason, true));
+  let allowed = false;
+  r.publisher.answer = (id) => (id === 'mapping' || allowed ? 'accept' : new PublishRejectedError(reason, true));
   r.runtime.start();
   r.scripted.add('rms', 2);
   await r.advance(1_000);
   r.scripted.add('rms');
-  await r.advance(3_000);
+  await r.advance(20_000);
+  // Metrics wait behind the held message too; the log line and the ERRORED are what an operator sees.
 
-  assert.deepEqual(r.fatal, [reason]);
-  assert.deepEqual(r.ids(r.publisher.attempts), ['mapping', 'rms#0'], 'publishing stopped at the refusal');
+  assert.deepEqual(r.problems, ['publish:unauthorized'], 'reported once, however many retries');
   const errors = r.log.at('error');
-  assert.equal(errors.length, 1);
+  assert.equal(errors.length, 1, 'one ERROR line for the episode');
   assert.match(errors[0]!.msg, /not authorized/);
   assert.match(String(errors[0]!.fields.fix), /accessControl/);
   assert.ok(String(errors[0]!.fields.fix).includes(TELEMETRY), 'the fix names the topic');
+  const tries = r.publisher.attempts.filter((p) => p.id === 'rms#0').length;
+  assert.ok(tries >= 3 && tries <= 8, `retried with a growing delay (${tries} tries in 20 s)`);
+  assert.deepEqual(r.ids(r.publisher.accepted), ['mapping'], 'nothing skipped past the held message');
+
+  // The deployment now allows the topic: the held messages go, in order, and the problem ends.
+  allowed = true;
+  await r.advance(35_000);
+  assert.deepEqual(r.ids(r.publisher.accepted).slice(0, 4), ['mapping', 'rms#0', 'rms#1', 'rms#2']);
+  assert.deepEqual(r.problems, ['publish:unauthorized', undefined]);
+  assert.equal(r.log.at('info').filter((l) => /authorized again/.test(l.msg)).length, 1);
+  const metrics = r.metrics();
+  assert.ok(metrics.length > 0);
+  assert.equal(metrics.at(0)!.ipc.problem, 'publish:unauthorized', 'the first metrics, held behind the refusal, say why');
+  assert.equal(metrics.at(-1)!.ipc.problem, null);
 });
 
 for (const perSecond of [5, 20]) {
