@@ -12,7 +12,7 @@ import { COLLECTOR_CONFIG_SCHEMA, MAX_TAGS } from '../../components/opcua-collec
 import { SINK_CONFIG_SCHEMA } from '../../components/firehose-sink/src/config-schema';
 import { collectorRuleCases, invalidCases, seeded, sinkRuleCases, type InvalidCase } from '../harness/config-fuzz';
 import type { JsonObject } from '../harness/contracts';
-import { buildCollector, buildSink, type BuiltFixture } from '../harness/fixtures';
+import { buildCollector, buildSink, deployCollectorSecret, type BuiltFixture } from '../harness/fixtures';
 import type { LaunchedComponent } from '../harness/launcher/component';
 import { LocalGreengrass } from '../harness/launcher/local-greengrass';
 import { SimulatedPlant } from '../harness/plant/plant';
@@ -83,6 +83,7 @@ test(`${COLLECTOR_CASES} invalid collector updates and ${SINK_CASES} sink update
       endpointUrl: plant.endpointUrl,
       serverTrust: { thumbprints: [plant.certificateThumbprint] },
       credentialsSecretId: SECRET,
+      accessControl: deployCollectorSecret(gg, SECRET),
       mappingVersion: 'fuzz-1',
       tags,
       metrics: { intervalSec: 2 },
