@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCollector, type BuiltFixture } from '../harness/fixtures';
+import { buildCollector, deployCollectorSecret, type BuiltFixture } from '../harness/fixtures';
 import { LocalGreengrass } from '../harness/launcher/local-greengrass';
 import type { LaunchedComponent, StopResult } from '../harness/launcher/component';
 import { SimulatedPlant } from '../harness/plant/plant';
@@ -59,7 +59,9 @@ async function withCollector(p: SimulatedPlant, extra: Record<string, unknown>, 
   const gg = await LocalGreengrass.start({ thingName: THING, interpolateComponentConfiguration: true });
   try {
     gg.aws.secretsManager.createSecret(SECRET, { username: 'conduit', password: PASSWORD });
-    const c = await gg.deploy({ recipePath: built.recipePath, artifactDir: built.artifactDir, configurationUpdate: { merge: config(p, extra) } });
+    // As docs/templates/deployment.json does: the secret in aws.greengrass.SecretManager, the ARN in accessControl.
+    const merge = { ...config(p, extra), accessControl: deployCollectorSecret(gg, SECRET) } as JsonObject;
+    const c = await gg.deploy({ recipePath: built.recipePath, artifactDir: built.artifactDir, configurationUpdate: { merge } });
     await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 60_000);
     await waitUntil(() => telemetry(gg).some((m) => m.type === 'rms'), 20_000, 'the first RMS telemetry');
     await fn(gg, c);
