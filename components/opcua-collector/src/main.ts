@@ -64,11 +64,14 @@ async function main(): Promise<void> {
 
   // Set once the component runs; until then a validate event is checked against the schema alone.
   let live: LiveConfig | undefined;
+  let changedBeforeRunning = false;
   ipc.onConnected = (client) =>
     ipc.serveConfigurationUpdates(
       client,
       (deploymentId, proposed) => (live ? live.validate(deploymentId, proposed) : validateAlone(proposed)),
-      () => live?.changed(),
+      // Until the collector runs there is nothing to apply to: a change noticed then is applied as
+      // soon as it does (the deployment has succeeded; dropping it would leave the old mapping running).
+      () => (live ? live.changed() : (changedBeforeRunning = true)),
     );
   await ipc.connect();
   if (!thingName) return fail('AWS_IOT_THING_NAME is not set: run this component under the Greengrass nucleus');
@@ -214,6 +217,7 @@ async function main(): Promise<void> {
     },
     audit: (diff) => runtime.publishAudit(buildConfigAudit(diff, { thingName, site: live!.current.site, area: live!.current.area, runId, nowMs: Date.now() })),
   });
+  if (changedBeforeRunning) live.changed();
   logger.info({ telemetryTopic: runtime.telemetryTopic }, 'running');
 
 }
