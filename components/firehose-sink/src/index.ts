@@ -13,8 +13,8 @@ import { Backoff } from '../../../shared/backoff';
 import { GreengrassIpc, describeIpcError } from '../../../shared/edge/greengrass-ipc';
 import { ERRORED_REPORT_FILE, ErroredReporter } from '../../../shared/edge/errored-report';
 import { createLogger } from '../../../shared/edge/logger';
+import { ChangeSignal, startupConfig } from '../../../shared/edge/startup-config';
 import { describeConfig, parseSinkConfig, type SinkConfig } from './config';
-import { ConfigError } from './errors';
 import { FirehosePutter } from './firehose-client';
 import { SinkIntake } from './intake';
 import { SinkLiveConfig, validateSinkConfig, type SendPath } from './live-config';
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
   // nothing to apply to: a change noticed then is applied as soon as it does.
   let live: SinkLiveConfig | undefined;
   let changedBeforeRunning = false;
+  const configChanged = new ChangeSignal();
   ipc.onConnected = (client) =>
     ipc.serveConfigurationUpdates(
       client,
@@ -70,18 +71,32 @@ async function main(): Promise<void> {
         logger.warn({ deploymentId, ...issuesForLog(verdict.issues) }, 'configuration update validated: REJECTED; the running configuration stays');
         return { status: 'REJECTED', message: verdict.message };
       },
-      () => (live ? live.changed() : (changedBeforeRunning = true)),
+      () => {
+        if (live) live.changed();
+        else {
+          changedBeforeRunning = true;
+          configChanged.notify();
+        }
+      },
     );
   await ipc.connect();
   if (!thingName) return fail('AWS_IOT_THING_NAME is not set: run this component under the Greengrass nucleus');
 
-  let config;
-  try {
-    config = parse(await ipc.getConfiguration());
-  } catch (e) {
-    if (e instanceof ConfigError) return fail('invalid configuration', issuesForLog(e.issues));
-    return fail(`cannot read the configuration: ${describeIpcError(e)}`);
-  }
+  // An invalid configuration keeps the component up, waiting for a deployment that fixes it
+  // (shared/edge/startup-config.ts): ERRORED once, never BROKEN for it.
+  const configErrored = new ErroredReporter({ file: join(process.cwd(), ERRORED_REPORT_FILE), report: () => ipc.updateState('ERRORED'), logger });
+  const config = await startupConfig({
+    read: () => ipc.getConfiguration(),
+    parse: parse,
+    nextChange: (timeoutMs) => configChanged.wait(timeoutMs),
+    problem: (p) => configErrored.problem(p),
+    recovered: () => configErrored.recovered(),
+    logger,
+    docs: 'docs/firehose-sink.md',
+    describeReadError: describeIpcError,
+  });
+  // A change noticed during the read may or may not be in it: changedBeforeRunning stays, and the
+  // read-back once running is at worst a no-op.
   logger.setLevel(config.logLevel);
   logger.info({ thingName, runId, config: describeConfig(config) }, 'starting');
 

@@ -10,9 +10,12 @@ import type { CollectorConfig } from './config-types';
 import { validityReport, issuesForLog } from '../../../shared/config-error';
 import { ConfigError, type ConfigIssue } from './errors';
 import type { Logger } from './ports';
+import { describeIpcError } from '../../../shared/edge/greengrass-ipc';
 
 /** The nucleus fires one event per changed key: wait this long for the rest before reading back. */
 const SETTLE_MS = 250;
+/** A read-back that failed (the IPC connection dropped, a call timed out) is tried again after this. */
+const RETRY_READ_MS = 5_000;
 
 export interface LiveConfigOptions {
   logger: Logger;
@@ -31,6 +34,7 @@ export class LiveConfig {
   private running: CollectorConfig;
   private timer: NodeJS.Timeout | undefined;
   private applying: Promise<void> = Promise.resolve();
+  private stopped = false;
   /** Applied updates and refused ones, for tests and metrics. */
   readonly counts = { validated: 0, rejected: 0, applied: 0, refused: 0, unchanged: 0 };
 
@@ -55,12 +59,17 @@ export class LiveConfig {
     return { status: 'REJECTED', message: validityReport(issues) };
   }
 
-  /** A configuration-update event: read back and apply once the nucleus has written every key. */
-  changed(): void {
+  /**
+   * A configuration-update event: read back and apply once the nucleus has written every key. A
+   * read-back that fails is tried again: the deployment has succeeded, so an update dropped here
+   * would leave the gateway on the old mapping while the fleet believes it changed.
+   */
+  changed(delayMs = SETTLE_MS): void {
+    if (this.stopped) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.applying = this.applying.then(() => this.reload()).catch((e) => this.o.logger.error({ err: String(e) }, 'applying the configuration update failed'));
-    }, SETTLE_MS);
+    }, delayMs);
   }
 
   /** Resolves once every update notified so far is applied (or refused). */
@@ -70,6 +79,7 @@ export class LiveConfig {
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
   }
 
@@ -83,7 +93,15 @@ export class LiveConfig {
   }
 
   private async reload(): Promise<void> {
-    const raw = await this.o.read();
+    if (this.stopped) return;
+    let raw: unknown;
+    try {
+      raw = await this.o.read();
+    } catch (e) {
+      this.o.logger.warn({ error: describeIpcError(e), retryInMs: RETRY_READ_MS }, 'cannot read the applied configuration; trying again');
+      this.changed(RETRY_READ_MS);
+      return;
+    }
     const issues = this.problemsOf(raw);
     if (issues.length > 0) {
       this.counts.refused++;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { format } from 'node:util';
 import { setErrorLogger, setWarningLogger } from 'node-opcua-debug';
 import { Backoff } from '../../../shared/backoff';
-import { validityReport, issuesForLog } from '../../../shared/config-error';
+import { validityReport } from '../../../shared/config-error';
 import { parseCollectorConfig, describeConfig } from './config';
 import { ConfigError } from './errors';
 import { reportEuRanges } from './eu-range';
@@ -17,6 +17,7 @@ import { SecretsManagerCredentialSource, type CachedCredentialSource } from './c
 import { GreengrassCredentialSource } from './greengrass-credentials';
 import { GreengrassIpc, describeIpcError } from '../../../shared/edge/greengrass-ipc';
 import { createLogger } from '../../../shared/edge/logger';
+import { ChangeSignal, startupConfig } from '../../../shared/edge/startup-config';
 import { NodeOpcUaSource } from './opcua';
 import { CollectorPipeline } from './pipeline';
 import { CollectorRuntime } from './runtime';
@@ -64,22 +65,40 @@ async function main(): Promise<void> {
 
   // Set once the component runs; until then a validate event is checked against the schema alone.
   let live: LiveConfig | undefined;
+  let changedBeforeRunning = false;
+  const configChanged = new ChangeSignal();
   ipc.onConnected = (client) =>
     ipc.serveConfigurationUpdates(
       client,
       (deploymentId, proposed) => (live ? live.validate(deploymentId, proposed) : validateAlone(proposed)),
-      () => live?.changed(),
+      // Until the collector runs there is nothing to apply to: a change noticed then is applied as
+      // soon as it does (the deployment has succeeded; dropping it would leave the old mapping running).
+      () => {
+        if (live) live.changed();
+        else {
+          changedBeforeRunning = true;
+          configChanged.notify();
+        }
+      },
     );
   await ipc.connect();
   if (!thingName) return fail('AWS_IOT_THING_NAME is not set: run this component under the Greengrass nucleus');
 
-  let config;
-  try {
-    config = parseCollectorConfig(await ipc.getConfiguration());
-  } catch (e) {
-    if (e instanceof ConfigError) return fail('invalid configuration', issuesForLog(e.issues));
-    return fail(`cannot read the configuration: ${describeIpcError(e)}`);
-  }
+  // An invalid configuration keeps the component up, waiting for a deployment that fixes it
+  // (shared/edge/startup-config.ts): ERRORED once, never BROKEN for it.
+  const configErrored = new ErroredReporter({ file: join(process.cwd(), ERRORED_REPORT_FILE), report: () => ipc.updateState('ERRORED'), logger });
+  const config = await startupConfig({
+    read: () => ipc.getConfiguration(),
+    parse: parseCollectorConfig,
+    nextChange: (timeoutMs) => configChanged.wait(timeoutMs),
+    problem: (p) => configErrored.problem(p),
+    recovered: () => configErrored.recovered(),
+    logger,
+    docs: 'docs/configuration.md',
+    describeReadError: describeIpcError,
+  });
+  // A change noticed during the read may or may not be in it: changedBeforeRunning stays, and the
+  // read-back once running is at worst a no-op.
   logger.setLevel(config.logLevel);
   logger.info({ thingName, runId, mappingVersion: config.mappingVersion, config: describeConfig(config) }, 'starting');
   if (config.mode === 'shadow') {
@@ -214,6 +233,7 @@ async function main(): Promise<void> {
     },
     audit: (diff) => runtime.publishAudit(buildConfigAudit(diff, { thingName, site: live!.current.site, area: live!.current.area, runId, nowMs: Date.now() })),
   });
+  if (changedBeforeRunning) live.changed();
   logger.info({ telemetryTopic: runtime.telemetryTopic }, 'running');
 
 }
