@@ -34,6 +34,13 @@ export interface SourceCounters {
   identityRejected: number;
   /** The server's certificate did not match the configured trust. */
   certificateRejected: number;
+  /** Tags of the current connection whose samples carry no source timestamp (timed by the server timestamp or on arrival). */
+  tagsWithoutSourceTimestamp: number;
+  /** Of those, tags whose samples carry no timestamp at all (timed by the arrival rule). */
+  tagsWithoutTimestamp: number;
+  /** Samples timed by the server timestamp, and by the arrival rule (see opcua/sample-time.ts). */
+  samplesTimedByServer: number;
+  samplesTimedByArrival: number;
   /** The watchdog found a "connected" session that delivered nothing and reconnected it. */
   watchdogResets: number;
   /** Monitored items the server refused (bad NodeId, not readable…), by the latest subscription. */

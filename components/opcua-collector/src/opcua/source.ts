@@ -22,6 +22,7 @@ import type { CollectorConfig } from '../config-types';
 import { type EuRangeSink, needsEuRange } from '../eu-range';
 import type { CredentialSource, Credentials, Logger, OpcUaSource, OperatorProblem, SampleSink, SourceCounters, SourceState } from '../ports';
 import { Backoff } from '../../../../shared/backoff';
+import type { TimestampReport } from './subscription';
 import { ensureClientCertificate, type ClientIdentity } from './certificates';
 import { readEuRanges } from './eu-range';
 import { ConnectFailure, OpcUaConnection, messageOf, withTimeout } from './session';
@@ -86,6 +87,10 @@ export class NodeOpcUaSource implements OpcUaSource {
     connectFailures: 0,
     identityRejected: 0,
     certificateRejected: 0,
+    tagsWithoutSourceTimestamp: 0,
+    tagsWithoutTimestamp: 0,
+    samplesTimedByServer: 0,
+    samplesTimedByArrival: 0,
     watchdogResets: 0,
     monitoredItemsFailed: 0,
   };
@@ -366,7 +371,13 @@ export class NodeOpcUaSource implements OpcUaSource {
       return undefined;
     }
     const namespaces = await this.namespacesOf(connection, this.config);
-    const dispatcher = new SampleDispatcher(this.sink, this.c, this.config.tags.length, this.config.sampling.maxNotificationsPerPublish);
+    const dispatcher = new SampleDispatcher(this.sink, this.c, this.config.tags.length, this.config.sampling.maxNotificationsPerPublish, {
+      intervalMs: this.config.sampling.intervalMs,
+      onTimestampsMissing: (r) => this.warnTimestamps(r),
+    });
+    // Per connection: the counts describe the tags of the current session.
+    this.c.tagsWithoutSourceTimestamp = 0;
+    this.c.tagsWithoutTimestamp = 0;
     attempt.dispatcher = dispatcher;
     // Sent before the subscription and not awaited: data never waits for it. The answer normally
     // arrives long before the first Publish response, so the first points already carry the
@@ -537,6 +548,21 @@ export class NodeOpcUaSource implements OpcUaSource {
     } catch (err) {
       this.logger.error({ endpoint, err: messageOf(err) }, 'applying the EURange of percent-deadband tags failed; those tags send every change');
     }
+  }
+
+  /** The one line per session about tags whose server sends no source timestamp (subscription.ts reports it). */
+  private warnTimestamps(r: TimestampReport): void {
+    const names = (tags: number[]) => tags.slice(0, 10).map((t) => this.config.tags[t]?.name ?? `#${t}`);
+    this.logger.warn(
+      {
+        endpoint: this.config.endpointUrl,
+        tagsWithoutSourceTimestamp: r.withoutSource.length,
+        tagsWithoutTimestamp: r.withoutAny.length,
+        examples: names(r.withoutSource),
+        fix: 'enable source timestamps for these tags on the OPC UA server (or its device driver); until then their samples are timed by the server timestamp, or on arrival spread by the sampling interval (docs/collector.md)',
+      },
+      `${r.withoutSource.length} tag(s) get no source timestamp from the OPC UA server (${r.withoutAny.length} of them no timestamp at all): their samples are timed by the server timestamp or on arrival`,
+    );
   }
 
   private setProblem(p: OperatorProblem | undefined): void {
