@@ -94,6 +94,7 @@ export function buildMetrics(m: MetricsInput): Record<string, unknown> {
           connectFailures: m.source.connectFailures,
           identityRejected: m.source.identityRejected,
           certificateRejected: m.source.certificateRejected,
+          clientCertificateRejected: m.source.clientCertificateRejected,
           watchdogResets: m.source.watchdogResets,
           // Tags of the current session timed without a source timestamp, and how (docs/collector.md).
           tagsWithoutSourceTimestamp: m.source.tagsWithoutSourceTimestamp,

@@ -49,7 +49,7 @@ export async function probeSubscription(
     t.firstValue = { status: statusName(status), good, shape: good ? shapeOf(value) : 'none', from: 'subscription' };
     if (++seen >= expected) allSeen();
   };
-  const counters: SourceCounters = { notifications: 0, overflowLost: 0, reconnects: 0, connectFailures: 0, identityRejected: 0, certificateRejected: 0, tagsWithoutSourceTimestamp: 0, tagsWithoutTimestamp: 0, samplesTimedByServer: 0, samplesTimedByArrival: 0, watchdogResets: 0, monitoredItemsFailed: 0 };
+  const counters: SourceCounters = { notifications: 0, overflowLost: 0, reconnects: 0, connectFailures: 0, identityRejected: 0, certificateRejected: 0, clientCertificateRejected: 0, tagsWithoutSourceTimestamp: 0, tagsWithoutTimestamp: 0, samplesTimedByServer: 0, samplesTimedByArrival: 0, watchdogResets: 0, monitoredItemsFailed: 0 };
   const dispatcher = new SampleDispatcher(sink, counters, n, config.sampling.maxNotificationsPerPublish);
   const logger = collectingLogger(notes);
   let result;
