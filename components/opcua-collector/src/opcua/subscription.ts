@@ -274,6 +274,11 @@ export class SampleDispatcher {
     }
   }
 
+  /** The tags whose samples so far lacked a source timestamp (and any timestamp): check-mapping reports them. */
+  timestampsLacking(): TimestampReport {
+    return this.clock.tagsLacking();
+  }
+
   /** Once per connection: the tags without source timestamps, for the one warning line. */
   private reportTimestamps(): void {
     this.reportDone = true;

@@ -2,8 +2,9 @@
 // (OpcUaConnection), the user from the environment or the collector's Secrets Manager secret, then
 // the probes and the report. Every step is bounded: connecting by --timeout-ms, each request by the
 // connection's transaction timeout, the test subscription's wait by a few publishing intervals.
+import { X509Certificate } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerCredentialSource } from '../credentials';
 import { endpointHostPort } from '../config-rules';
@@ -151,6 +152,25 @@ async function describeConnectFailure(err: unknown, verdict: TrustVerdict | unde
   }
   // node-opcua's messages span lines and end in spaces.
   const message = messageOf(err).replace(/\s+/g, ' ').trim();
+  if (kind === 'client-certificate') {
+    let subject = '(unreadable)';
+    try {
+      subject = new X509Certificate(readFileSync(client.certificateFile)).subject.replace(/\n/g, ', ');
+    } catch {
+      // The thumbprint and the file name still identify it.
+    }
+    const certain = err instanceof ConnectFailure && err.certain;
+    return [
+      certain
+        ? `CONNECTION FAILED: the server does not trust the gateway's certificate (${message})`
+        : `CONNECTION FAILED: ${message}: the server most likely does not trust the gateway's certificate`,
+      `  the gateway (this client) presented`,
+      `    thumbprint  ${client.thumbprint}`,
+      `    subject     ${subject}`,
+      `    file        ${client.certificateFile}`,
+      `  fix: trust this certificate on the server (the OT team moves it from the server's rejected to its trusted certificates); the collector recovers by itself once it is`,
+    ];
+  }
   if (kind === 'identity') {
     const fix =
       o.identity.kind === 'env'

@@ -77,6 +77,13 @@ export async function probeSubscription(
   await Promise.race([everyTag, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
   clearTimeout(timer);
   dispatcher.open = false;
+  // How the server timestamps each tag's samples (the collector's own rule, opcua/sample-time.ts).
+  const lacking = dispatcher.timestampsLacking();
+  const withoutAny = new Set(lacking.withoutAny);
+  const withoutSource = new Set(lacking.withoutSource);
+  perTag.forEach((t, tag) => {
+    if (t.firstValue?.from === 'subscription') t.firstValue.timestamps = withoutAny.has(tag) ? 'none' : withoutSource.has(tag) ? 'server' : 'source';
+  });
   result.subscription.detach();
   const deleted = await withTimeout(result.subscription.subscription.terminate(), DELETE_TIMEOUT_MS).then(
     () => true,
