@@ -133,6 +133,7 @@ describe('check-mapping against the simulated plant', () => {
     assert.match(r.out, /\nclient certificate {2}[0-9a-f]{40} {2}(created|reused) in .*collector-work\/pki; the server must trust it\n/);
     assert.match(r.out, /\nidentity {12}user "operator", password from CONDUIT_OPCUA_PASSWORD\n/);
     assert.ok(r.out.includes(`server certificate  ${plant.certificateThumbprint}  trusted (pinned thumbprint)`));
+    assert.match(r.out, /\ngateway certificate [0-9a-f]{40} {2}trusted by the server \(it opened the secure channel\)\n/);
     for (const t of plant.tags) {
       const cells = row(r.out, t.name);
       assert.equal(cells[COLUMNS.nodeId], t.nodeId);

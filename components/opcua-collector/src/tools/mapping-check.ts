@@ -63,6 +63,8 @@ export async function checkMappingOnServer(o: CheckMappingOptions): Promise<numb
   try {
     if (verdict?.accepted) say(`server certificate  ${verdict.thumbprint}  trusted (${TRUSTED_BY[verdict.how]}), subject ${verdict.subject}`);
     else if (c.securityMode === 'None') say('server certificate  not checked: securityMode None (allowInsecure), the channel is neither signed nor encrypted');
+    // The server opened a signed channel with the gateway's certificate: it trusts it (a refusal is reported above).
+    if (c.securityMode !== 'None') say(`gateway certificate ${client.thumbprint}  trusted by the server (it opened the secure channel)`);
     const limits = await readServerLimits(connection.session);
     const facts = await probeTags(connection.session, c, limits);
     const waitMs = 2 * c.sampling.publishingIntervalMs + 2_000;
