@@ -113,3 +113,14 @@ test('the dispatcher uses the source timestamp when present, else the server tim
   assert.deepEqual(got, [T, T + 7]);
   assert.deepEqual([c.tagsWithoutSourceTimestamp, c.tagsWithoutTimestamp, c.samplesTimedByServer], [1, 0, 1]);
 });
+
+test('a live mapping change: a kept tag keeps its last time (still strictly increasing), a removed tag is forgotten', () => {
+  const c = new SampleClock(2);
+  c.timeOf(0, NaN, T + 100, T + 150, 0, 100);
+  c.timeOf(1, NaN, NaN, T + 150, 0, 100);
+  // Tag 1 becomes tag 0; tag 0 is removed; a new tag 1 appears.
+  c.renumber(2, new Map([[1, 0]]));
+  assert.deepEqual([c.tagsWithoutSource, c.tagsWithoutAny], [1, 1]);
+  assert.equal(c.timeOf(0, NaN, NaN, T + 100, 0, 100), T + 151, 'after the kept tag’s last time');
+  assert.equal(c.timeOf(1, NaN, T + 50, T + 150, 0, 100), T + 50, 'the new tag starts afresh');
+});
