@@ -145,7 +145,8 @@ async function startBaseline(o: Extract<ToChild, { kind: 'start' }>): Promise<Ru
         const group = await subscription.monitorItems(
           plant.nodeIds.slice(start, start + ITEMS_PER_CALL).map((nodeId) => ({ nodeId, attributeId: AttributeIds.Value })),
           { samplingInterval: SAMPLING_MS, queueSize: QUEUE_SIZE, discardOldest: true },
-          TimestampsToReturn.Source,
+          // CONDUIT_BENCH_BASELINE_TIMESTAMPS=Both: what asking for the server timestamp too costs (the collector asks for Both).
+          process.env.CONDUIT_BENCH_BASELINE_TIMESTAMPS === 'Both' ? TimestampsToReturn.Both : TimestampsToReturn.Source,
         );
         group.on('changed', () => {
           perPlant[i]!++;

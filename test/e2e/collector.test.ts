@@ -3,6 +3,7 @@
 // the local Secrets Manager, publishing through the real Greengrass IPC client.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCollector, deployCollectorSecret, type BuiltFixture } from '../harness/fixtures';
@@ -187,6 +188,49 @@ test('an untrusted server certificate is refused, with its thumbprint in the log
     assert.equal(c.errorCount, 1);
   }),
 );
+
+test("a server that does not trust the gateway's certificate (socket closed in the handshake): ERRORED once, one ERROR line with thumbprint, subject and fix; data once trusted", T, async () => {
+  const strict = await SimulatedPlant.start({
+    pkiDir: join(outDir, 'strict-plant-pki'),
+    users: [{ username: 'conduit', password: PASSWORD }],
+    trustClientCertificates: 'explicit',
+    untrustedClient: 'close-socket',
+  });
+  const refusal = (l: { text: string }) => l.text.includes("does not trust the gateway's certificate") && l.text.includes('"level":"error"');
+  try {
+    await withCollector({ config: { endpointUrl: strict.endpointUrl, serverTrust: { thumbprints: [strict.certificateThumbprint] }, tags: tagsFor(strict) } }, async (gg, c) => {
+      const firstPid = c.pid;
+      const refused = await c.waitForOutput(refusal, 30_000);
+      const fields = JSON.parse(refused.text) as { thumbprint: string; subject: string; certificateFile: string; msg: string };
+      const pem = readFileSync(fields.certificateFile, 'utf8');
+      const cert = new X509Certificate(pem);
+      assert.equal(fields.thumbprint, createHash('sha1').update(cert.raw).digest('hex'), 'SHA-1 of the DER');
+      assert.equal(fields.subject, cert.subject.replace(/\n/g, ', '));
+      assert.ok(fields.msg.includes(`thumbprint ${fields.thumbprint}, subject ${fields.subject}); trust this certificate on the server`), fields.msg);
+      const reporting = await c.waitForOutput(logLine('the component needs an operator: reporting ERRORED'), 20_000);
+      assert.match(reporting.text, /"problem":"client-certificate"/);
+      await waitUntil('the nucleus restarted the ERRORED component', () => c.errorCount === 1 && c.state === 'RUNNING' && c.pid !== firstPid, 20_000);
+      // The restarted process: the same refusal, one ERROR line for it, RUNNING (no second ERRORED).
+      const from = c.output.indexOf(reporting) + 1;
+      await c.waitForOutput(logLine('the component needs an operator; it stays RUNNING'), 30_000, from);
+      const secondPid = c.pid;
+      await waitUntil('a metrics message naming the problem', () => metricsOf(gg).some((m) => m.opcua?.problem === 'client-certificate'), 10_000);
+      await sleep(3_000);
+      assert.equal(c.output.slice(from).filter(refusal).length, 1, 'one ERROR line for the refusal in the restarted process, whatever the attempts');
+      assert.deepEqual([c.errorCount, c.state, c.pid], [1, 'RUNNING', secondPid], 'no further ERRORED, no restart');
+
+      // The OT admin trusts the certificate: the collector recovers by itself.
+      await strict.trustClientCertificate(pem);
+      await c.waitForOutput(logLine('connected to the OPC UA server and subscribed'), 30_000, from);
+      await c.waitForOutput(logLine('recovered: the problem that needed an operator is fixed'), 5_000, from);
+      await waitUntil('data after the fix', () => telemetryMessages(gg.iotCore, `conduit/${THING}/telemetry`).length > 0, 15_000);
+      await waitUntil('a metrics message without the problem', () => metricsOf(gg).at(-1)?.opcua?.problem === null, 10_000);
+      assert.deepEqual([c.errorCount, c.state, c.pid], [1, 'RUNNING', secondPid], 'recovered in the running process');
+    });
+  } finally {
+    await strict.close();
+  }
+});
 
 test('a wrong password gives ERRORED and a clear log line, and recovers once the secret is fixed', T, () =>
   withCollector({ password: WRONG_PASSWORD }, async (gg, c) => {

@@ -68,11 +68,12 @@ function goodTags() {
   });
 }
 
-function collectorConfig(o: { tags?: unknown[]; thumbprint?: string } = {}) {
+function collectorConfig(o: { tags?: unknown[]; thumbprint?: string; plant?: SimulatedPlant } = {}) {
+  const p = o.plant ?? plant;
   return {
-    endpointUrl: plant.endpointUrl,
-    allowedEndpoints: [`127.0.0.1:${plant.port}`],
-    serverTrust: { thumbprints: [o.thumbprint ?? plant.certificateThumbprint] },
+    endpointUrl: p.endpointUrl,
+    allowedEndpoints: [`127.0.0.1:${p.port}`],
+    serverTrust: { thumbprints: [o.thumbprint ?? p.certificateThumbprint] },
     credentialsSecretId: SECRET_ID,
     site: 'test-site',
     area: 'test-area',
@@ -132,6 +133,7 @@ describe('check-mapping against the simulated plant', () => {
     assert.match(r.out, /\nclient certificate {2}[0-9a-f]{40} {2}(created|reused) in .*collector-work\/pki; the server must trust it\n/);
     assert.match(r.out, /\nidentity {12}user "operator", password from CONDUIT_OPCUA_PASSWORD\n/);
     assert.ok(r.out.includes(`server certificate  ${plant.certificateThumbprint}  trusted (pinned thumbprint)`));
+    assert.match(r.out, /\ngateway certificate [0-9a-f]{40} {2}trusted by the server \(it opened the secure channel\)\n/);
     for (const t of plant.tags) {
       const cells = row(r.out, t.name);
       assert.equal(cells[COLUMNS.nodeId], t.nodeId);
@@ -180,6 +182,47 @@ describe('check-mapping against the simulated plant', () => {
     assert.doesNotMatch(r.out, /Result:/);
     const afterCounts = await plant.requestCounts();
     assert.equal(afterCounts.createSession, before.createSession, 'CreateSession requests');
+  });
+
+  test('tags without source timestamps or without any timestamp: flagged with a warning each, the others ok', { timeout: 60_000 }, async () => {
+    const foreign = await SimulatedPlant.start({
+      pkiDir: join(dir, 'foreign-pki'),
+      users: [{ username: USER, password: PASSWORD }],
+      timestamps: { withoutSource: ['Line1.Vib01'], withoutAny: ['Line1.Temp01'] },
+    });
+    try {
+      const r = await checkMapping(collectorConfig({ plant: foreign }));
+      assert.equal(r.code, 0, r.out + r.err);
+      assert.equal(row(r.out, 'Line1.Vib01')[COLUMNS.verdict], 'warn');
+      assert.equal(row(r.out, 'Line1.Temp01')[COLUMNS.verdict], 'warn');
+      for (const name of ['Line1.Vib02', 'Line1.Press01', 'Line1.Running01', 'Line1.Batch01']) assert.equal(row(r.out, name)[COLUMNS.verdict], 'ok', name);
+      assert.match(r.out, /Line1\.Vib01 \(tags\[0\], ns=1;s=Line1\.Vib01\)\n {4}warn: the server sends no source timestamp for it: the collector times its samples by the server timestamp\n {6}fix: enable source timestamps/);
+      assert.match(r.out, /Line1\.Temp01 \(tags\[2\], ns=1;s=Line1\.Temp01\)\n {4}warn: the server sends no timestamp at all for it: the collector times its samples on arrival/);
+      assert.match(r.out, /\nResult: 6 tags: 4 ok, 2 with warnings, 0 failed\./);
+    } finally {
+      await foreign.close();
+    }
+  });
+
+  test("a server that does not trust the gateway's certificate (socket closed in the handshake): exit 1, the thumbprint and subject to trust", { timeout: 60_000 }, async () => {
+    const strict = await SimulatedPlant.start({
+      pkiDir: join(dir, 'strict-pki'),
+      users: [{ username: USER, password: PASSWORD }],
+      trustClientCertificates: 'explicit',
+      untrustedClient: 'close-socket',
+    });
+    try {
+      const r = await checkMapping(collectorConfig({ plant: strict }));
+      assert.equal(r.code, 1, r.out + r.err);
+      assert.match(r.out, /CONNECTION FAILED: the server closed the connection during the secure-channel handshake: the server most likely does not trust the gateway's certificate\n/);
+      const thumbprint = /client certificate {2}([0-9a-f]{40})/.exec(r.out)?.[1];
+      assert.ok(thumbprint, r.out);
+      assert.ok(r.out.includes(`    thumbprint  ${thumbprint}\n`), r.out);
+      assert.match(r.out, /    subject     .*CN=conduit-opcua-collector@/);
+      assert.match(r.out, /fix: trust this certificate on the server/);
+    } finally {
+      await strict.close();
+    }
   });
 
   test('a wrong password: exit 1, the rejection and the fix, never the password', { timeout: 60_000 }, async () => {

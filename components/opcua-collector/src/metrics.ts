@@ -94,7 +94,13 @@ export function buildMetrics(m: MetricsInput): Record<string, unknown> {
           connectFailures: m.source.connectFailures,
           identityRejected: m.source.identityRejected,
           certificateRejected: m.source.certificateRejected,
+          clientCertificateRejected: m.source.clientCertificateRejected,
           watchdogResets: m.source.watchdogResets,
+          // Tags of the current session timed without a source timestamp, and how (docs/collector.md).
+          tagsWithoutSourceTimestamp: m.source.tagsWithoutSourceTimestamp,
+          tagsWithoutTimestamp: m.source.tagsWithoutTimestamp,
+          samplesTimedByServer: m.source.samplesTimedByServer,
+          samplesTimedByArrival: m.source.samplesTimedByArrival,
           overflowLost: m.source.overflowLost,
           monitoredItemsFailed: m.source.monitoredItemsFailed,
           monitoredItemsFailedByReason: m.source.monitoredItemsFailedByReason ?? {},

@@ -34,6 +34,15 @@ export interface SourceCounters {
   identityRejected: number;
   /** The server's certificate did not match the configured trust. */
   certificateRejected: number;
+  /** The server refused the gateway's own certificate (a certificate status, or the socket closed in the handshake). */
+  clientCertificateRejected: number;
+  /** Tags of the current connection whose samples carry no source timestamp (timed by the server timestamp or on arrival). */
+  tagsWithoutSourceTimestamp: number;
+  /** Of those, tags whose samples carry no timestamp at all (timed by the arrival rule). */
+  tagsWithoutTimestamp: number;
+  /** Samples timed by the server timestamp, and by the arrival rule (see opcua/sample-time.ts). */
+  samplesTimedByServer: number;
+  samplesTimedByArrival: number;
   /** The watchdog found a "connected" session that delivered nothing and reconnected it. */
   watchdogResets: number;
   /** Monitored items the server refused (bad NodeId, not readable…), by the latest subscription. */
@@ -51,10 +60,11 @@ export type SourceState = 'stopped' | 'connecting' | 'connected' | 'backoff';
 export interface OperatorProblem {
   /**
    * `identity`: the server refused the user again after the secret was read afresh;
-   * `certificate`: the server's certificate is not trusted; `credentials`: the secret is missing,
+   * `certificate`: the server's certificate is not trusted; `client-certificate`: the server does
+   * not trust the gateway's certificate; `credentials`: the secret is missing,
    * not readable by this device, or not {"username","password"}.
    */
-  kind: 'identity' | 'certificate' | 'credentials';
+  kind: 'identity' | 'certificate' | 'client-certificate' | 'credentials';
   /** What to change, for the log line. Never holds a secret value. */
   fix: string;
 }

@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { DataType, DataValue, MessageSecurityMode, SecurityPolicy, StatusCodes, UserTokenType, Variant, VariantArrayType } from 'node-opcua-client';
-import { OPCUAServer, Subscription } from 'node-opcua-server';
+import type { Socket } from 'node:net';
+import { MonitoredItem, OPCUAServer, Subscription } from 'node-opcua-server';
 import type { FromPlant, PlantCommand, PlantConfig, RequestCounts, ToPlant } from './protocol';
 import { type AmplitudeStep, PLANT_LINE, type TagSpec, TICK_MS, plantTags, tickOf, timestampOf, valueAt } from './signals';
 
@@ -78,6 +79,8 @@ class PlantProcess {
       rootFolder: join(config.pkiDir, 'server'),
       automaticallyAcceptUnknownCertificate: config.trustClientCertificates === 'all',
     });
+    if (config.untrustedClient === 'close-socket') this.closeSocketOnUntrustedClient();
+    this.stripTimestamps();
     // Left to itself, node-opcua would keep user certificates under the home directory.
     const userCertificates = new OPCUACertificateManager({
       rootFolder: join(config.pkiDir, 'users'),
@@ -126,6 +129,10 @@ class PlantProcess {
     this.offerUserNameTokensOnly();
     this.buildAddressSpace();
     await this.server.start();
+    for (const endpoint of this.server.endpoints) {
+      // The endpoint's net.Server (node-opcua keeps it in `_server`): every accepted TCP connection.
+      (endpoint as unknown as { _server?: { on(e: 'connection', f: (s: Socket) => void): void } })._server?.on('connection', (socket) => this.onSocket(socket));
+    }
     const endpoint = this.server.endpoints[0];
     if (!endpoint) throw new Error('the OPC UA server has no endpoint');
     await send({
@@ -148,6 +155,66 @@ class PlantProcess {
         description.userIdentityTokens = (description.userIdentityTokens ?? []).filter((t) => t.tokenType === UserTokenType.UserName);
       }
     }
+  }
+
+  /** Set between an untrusted client certificate's verdict and the answer the server would send to it. */
+  private refuseByClosing = false;
+
+  /**
+   * open62541's way: the verdict on the client certificate (OpenSecureChannel) comes from the
+   * certificate manager; when it is not Good, the next secure-channel answer (an OPN response or an
+   * ERR message, which node-opcua would send) is not sent: the socket is destroyed instead. One
+   * client connects at a time in the tests that use it, so one flag suffices.
+   */
+  private closeSocketOnUntrustedClient(): void {
+    const manager = this.serverCertificates;
+    const check = manager.checkCertificate.bind(manager);
+    manager.checkCertificate = (async (certificate: Buffer) => {
+      const status = await check(certificate);
+      if (!status.isGood()) this.refuseByClosing = true;
+      return status;
+    }) as typeof manager.checkCertificate;
+  }
+
+  private onSocket(socket: Socket): void {
+    if (this.config.untrustedClient !== 'close-socket') return;
+    const write = socket.write.bind(socket) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+      if (this.refuseByClosing && Buffer.isBuffer(chunk) && /^(OPN|ERR)/.test(chunk.subarray(0, 3).toString('latin1'))) {
+        this.refuseByClosing = false;
+        socket.destroy();
+        return false;
+      }
+      return write(chunk, ...rest);
+    }) as typeof socket.write;
+  }
+
+  /**
+   * Foreign servers that keep no source timestamp (or no timestamp at all): the timestamps of the
+   * chosen tags are removed from each notification as node-opcua builds it (MonitoredItem's
+   * _makeDataChangeNotification, after it applied TimestampsToReturn), so sampling is unchanged.
+   */
+  private stripTimestamps(): void {
+    const withoutSource = new Set(this.config.timestamps.withoutSource.map((t) => `ns=1;s=${t}`));
+    const withoutAny = new Set(this.config.timestamps.withoutAny.map((t) => `ns=1;s=${t}`));
+    if (withoutSource.size === 0 && withoutAny.size === 0) return;
+    type Make = (this: { node?: { nodeId: { toString(): string } } }, dv: DataValue) => { value: DataValue };
+    const proto = MonitoredItem.prototype as unknown as { _makeDataChangeNotification: Make };
+    const make = proto._makeDataChangeNotification;
+    proto._makeDataChangeNotification = function (this: { node?: { nodeId: { toString(): string } } }, dv: DataValue) {
+      const notification = make.call(this, dv);
+      const id = this.node?.nodeId.toString() ?? '';
+      const any = withoutAny.has(id);
+      if (any || withoutSource.has(id)) {
+        notification.value.sourceTimestamp = null;
+        notification.value.sourcePicoseconds = 0;
+      }
+      if (any) {
+        notification.value.serverTimestamp = null;
+        notification.value.serverPicoseconds = 0;
+      }
+      return notification;
+    };
   }
 
   private currentTick(): number {

@@ -67,6 +67,10 @@ export interface PlantOptions {
   securityPolicies?: readonly PlantSecurityPolicy[];
   /** 'all' (default): unknown client certificates are trusted, as if an OT admin had done it. 'explicit': only after trustClientCertificate(). */
   trustClientCertificates?: 'all' | 'explicit';
+  /** With 'explicit': 'status' (default, node-opcua's BadSecurityChecksFailed) or 'close-socket' (open62541's way). */
+  untrustedClient?: 'status' | 'close-socket';
+  /** Tags whose notifications carry no source timestamp / no timestamp at all (full names, `Line1.Vib01`). */
+  timestamps?: { withoutSource?: readonly string[]; withoutAny?: readonly string[] };
   operationLimits?: PlantOperationLimits;
   /** Server-side cap on notifications per Publish; default node-opcua's 1000. */
   maxNotificationsPerPublish?: number;
@@ -266,6 +270,8 @@ export class SimulatedPlant {
       allowInsecure: opts.allowInsecure ?? false,
       securityPolicies: [...(opts.securityPolicies ?? ['Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss'])],
       trustClientCertificates: opts.trustClientCertificates ?? 'all',
+      untrustedClient: opts.untrustedClient ?? 'status',
+      timestamps: { withoutSource: [...(opts.timestamps?.withoutSource ?? [])], withoutAny: [...(opts.timestamps?.withoutAny ?? [])] },
       operationLimits: { ...opts.operationLimits },
       maxNotificationsPerPublish: opts.maxNotificationsPerPublish,
     };

@@ -34,6 +34,17 @@ export interface PlantConfig {
   allowInsecure: boolean;
   securityPolicies: PlantSecurityPolicy[];
   trustClientCertificates: 'all' | 'explicit';
+  /**
+   * How an untrusted client certificate is refused (with 'explicit'): 'status' is node-opcua's own
+   * way (an OpenSecureChannel error, BadSecurityChecksFailed); 'close-socket' closes the TCP
+   * connection without an answer, as open62541 does.
+   */
+  untrustedClient: 'status' | 'close-socket';
+  /**
+   * Tags (full names, `Line1.Vib01`) whose notifications carry no source timestamp, and tags whose
+   * notifications carry no timestamp at all, as some foreign servers send them.
+   */
+  timestamps: { withoutSource: string[]; withoutAny: string[] };
   operationLimits: PlantOperationLimits;
   /** Server-side cap on notifications per Publish response; undefined keeps node-opcua's (1000). */
   maxNotificationsPerPublish: number | undefined;

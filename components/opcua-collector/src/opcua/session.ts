@@ -30,21 +30,42 @@ const TRANSACTION_TIMEOUT_MS = 15_000;
 /** Each step of a close (CloseSession, disconnect) gets this long: a gone server must not hold up stop(). */
 const CLOSE_STEP_TIMEOUT_MS = 2_000;
 
-export type ConnectFailureKind = 'certificate' | 'identity' | 'other';
+/** `certificate`: we refused the server's; `client-certificate`: the server refused ours (see CLIENT_CERTIFICATE_REFUSED). */
+export type ConnectFailureKind = 'certificate' | 'client-certificate' | 'identity' | 'other';
 
 /** Why a connection attempt failed; decides what the source does before the next one. */
 export class ConnectFailure extends Error {
   readonly kind: ConnectFailureKind;
+  /**
+   * For `client-certificate`: false when the server gave no reason (it closed the socket during the
+   * secure-channel handshake, as open62541 does), true when it named a certificate status.
+   */
+  readonly certain: boolean;
 
-  constructor(kind: ConnectFailureKind, message: string, options?: { cause?: unknown }) {
+  constructor(kind: ConnectFailureKind, message: string, options?: { cause?: unknown; certain?: boolean }) {
     super(message, options);
     // Set explicitly: the bundler's minifier renames classes, so `constructor.name` is unreliable.
     this.name = 'ConnectFailure';
     this.kind = kind;
+    this.certain = options?.certain ?? true;
   }
 }
 
 const IDENTITY_REJECTED = /BadUserAccessDenied|BadIdentityTokenRejected|BadIdentityTokenInvalid/;
+/**
+ * The server refused the gateway's application certificate: node-opcua's server answers the
+ * OpenSecureChannel with BadSecurityChecksFailed (it maps BadCertificateUntrusted to it), others
+ * name the certificate status (BadCertificateUntrusted, …Revoked, …Invalid, …UriInvalid,
+ * …TimeInvalid, …UseNotAllowed, issuer variants), in the channel or in CreateSession. Our own
+ * refusal of the server's certificate is told apart before this (the trust verdict).
+ */
+const CLIENT_CERTIFICATE_REFUSED = /BadCertificate\w*|BadSecurityChecksFailed|BadNoValidCertificates/;
+/**
+ * node-opcua-client's message (client_base_impl.js) when the secure channel failed after the TCP
+ * connection was accepted without the server saying why: what a server that drops an untrusted
+ * client (open62541) looks like. A refused TCP connect reads differently (ECONNREFUSED).
+ */
+const CLOSED_DURING_HANDSHAKE = /may have been rejected by server/;
 
 export interface OpenSessionOptions {
   endpointUrl: string;
@@ -132,7 +153,15 @@ export class OpcUaConnection {
       if (rejectedBy) {
         throw new ConnectFailure('certificate', `server certificate ${rejectedBy.thumbprint} refused: ${rejectedBy.reason}`, { cause: err });
       }
-      throw new ConnectFailure('other', `connect failed: ${messageOf(err)}`, { cause: err });
+      const msg = messageOf(err);
+      if (o.securityMode !== 'None') {
+        const status = CLIENT_CERTIFICATE_REFUSED.exec(msg)?.[0];
+        if (status) throw new ConnectFailure('client-certificate', `the server refused the secure channel (${status})`, { cause: err });
+        if (CLOSED_DURING_HANDSHAKE.test(msg)) {
+          throw new ConnectFailure('client-certificate', 'the server closed the connection during the secure-channel handshake', { cause: err, certain: false });
+        }
+      }
+      throw new ConnectFailure('other', `connect failed: ${msg}`, { cause: err });
     }
     let session: ClientSession;
     try {
@@ -144,6 +173,8 @@ export class OpcUaConnection {
       const status = IDENTITY_REJECTED.exec(msg)?.[0];
       // node-opcua's messages name the status, never the password; keep only the status anyway.
       if (status) throw new ConnectFailure('identity', `the server rejected user "${o.credentials.username}" (${status})`);
+      const refused = o.securityMode !== 'None' ? CLIENT_CERTIFICATE_REFUSED.exec(msg)?.[0] : undefined;
+      if (refused) throw new ConnectFailure('client-certificate', `the server refused the session (${refused})`, { cause: err });
       throw new ConnectFailure('other', `CreateSession failed: ${msg}`, { cause: err });
     }
     if (o.signal.aborted) {

@@ -16,12 +16,15 @@
 // (eu-range.ts), so a range changed on the server is picked up at the next reconnect.
 //
 // READ-ONLY BY CONSTRUCTION: see session.ts. Nothing here writes to the server.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { summarizeItemFailures } from './item-failures';
 import { ConfigError } from '../errors';
 import type { CollectorConfig } from '../config-types';
 import { type EuRangeSink, needsEuRange } from '../eu-range';
 import type { CredentialSource, Credentials, Logger, OpcUaSource, OperatorProblem, SampleSink, SourceCounters, SourceState } from '../ports';
 import { Backoff } from '../../../../shared/backoff';
+import type { TimestampReport } from './subscription';
 import { ensureClientCertificate, type ClientIdentity } from './certificates';
 import { readEuRanges } from './eu-range';
 import { ConnectFailure, OpcUaConnection, messageOf, withTimeout } from './session';
@@ -86,6 +89,11 @@ export class NodeOpcUaSource implements OpcUaSource {
     connectFailures: 0,
     identityRejected: 0,
     certificateRejected: 0,
+    clientCertificateRejected: 0,
+    tagsWithoutSourceTimestamp: 0,
+    tagsWithoutTimestamp: 0,
+    samplesTimedByServer: 0,
+    samplesTimedByArrival: 0,
     watchdogResets: 0,
     monitoredItemsFailed: 0,
   };
@@ -99,6 +107,8 @@ export class NodeOpcUaSource implements OpcUaSource {
   private refreshCredentials = false;
   /** Identity rejections since the last successful connection: the second one used a freshly read secret. */
   private identityRejectedInARow = 0;
+  /** Refusals of the gateway's certificate since the last connection or other failure. */
+  private clientRefusedInARow = 0;
   private currentProblem: OperatorProblem | undefined;
   private readonly onProblem: ((problem: OperatorProblem | undefined) => void) | undefined;
   private connectedOnce = false;
@@ -355,10 +365,13 @@ export class NodeOpcUaSource implements OpcUaSource {
           },
           'the OPC UA server rejected the user identity; reading the secret again (it may have been rotated) before the next attempt',
         );
+      } else if (kind === 'client-certificate') {
+        this.onClientCertificateRefused(err as ConnectFailure);
       } else if (kind !== 'certificate') {
         // A refused certificate was logged (with its thumbprint) by onVerdict.
         this.logger.warn({ endpoint, err: messageOf(err) }, 'connecting to the OPC UA server failed');
       }
+      if (kind !== 'client-certificate') this.clientRefusedInARow = 0;
       return undefined;
     }
     if (this.stopping) {
@@ -366,7 +379,13 @@ export class NodeOpcUaSource implements OpcUaSource {
       return undefined;
     }
     const namespaces = await this.namespacesOf(connection, this.config);
-    const dispatcher = new SampleDispatcher(this.sink, this.c, this.config.tags.length, this.config.sampling.maxNotificationsPerPublish);
+    const dispatcher = new SampleDispatcher(this.sink, this.c, this.config.tags.length, this.config.sampling.maxNotificationsPerPublish, {
+      intervalMs: this.config.sampling.intervalMs,
+      onTimestampsMissing: (r) => this.warnTimestamps(r),
+    });
+    // Per connection: the counts describe the tags of the current session.
+    this.c.tagsWithoutSourceTimestamp = 0;
+    this.c.tagsWithoutTimestamp = 0;
     attempt.dispatcher = dispatcher;
     // Sent before the subscription and not awaited: data never waits for it. The answer normally
     // arrives long before the first Publish response, so the first points already carry the
@@ -404,6 +423,7 @@ export class NodeOpcUaSource implements OpcUaSource {
     if (this.connectedOnce) this.c.reconnects++;
     this.connectedOnce = true;
     this.identityRejectedInARow = 0;
+    this.clientRefusedInARow = 0;
     this.setProblem(undefined);
     this.currentState = 'connected';
     this.logger.info(
@@ -536,6 +556,59 @@ export class NodeOpcUaSource implements OpcUaSource {
       if (r.readings.length > 0) this.onEuRanges?.(r.readings);
     } catch (err) {
       this.logger.error({ endpoint, err: messageOf(err) }, 'applying the EURange of percent-deadband tags failed; those tags send every change');
+    }
+  }
+
+  /** The one line per session about tags whose server sends no source timestamp (subscription.ts reports it). */
+  private warnTimestamps(r: TimestampReport): void {
+    const names = (tags: number[]) => tags.slice(0, 10).map((t) => this.config.tags[t]?.name ?? `#${t}`);
+    this.logger.warn(
+      {
+        endpoint: this.config.endpointUrl,
+        tagsWithoutSourceTimestamp: r.withoutSource.length,
+        tagsWithoutTimestamp: r.withoutAny.length,
+        examples: names(r.withoutSource),
+        fix: 'enable source timestamps for these tags on the OPC UA server (or its device driver); until then their samples are timed by the server timestamp, or on arrival spread by the sampling interval (docs/collector.md)',
+      },
+      `${r.withoutSource.length} tag(s) get no source timestamp from the OPC UA server (${r.withoutAny.length} of them no timestamp at all): their samples are timed by the server timestamp or on arrival`,
+    );
+  }
+
+  /**
+   * The server refused the gateway's certificate. A named certificate status is certain at once; a
+   * socket closed during the handshake (open62541's answer) only the second time in a row, since
+   * a server going down mid-handshake looks the same once. One ERROR line per episode, with the
+   * thumbprint and subject to trust; the source keeps retrying, and the first connection ends it.
+   */
+  private onClientCertificateRefused(err: ConnectFailure): void {
+    const endpoint = this.config.endpointUrl;
+    this.c.clientCertificateRejected++;
+    const inARow = ++this.clientRefusedInARow;
+    if (!err.certain && inARow < 2) {
+      this.logger.warn({ endpoint, err: err.message }, 'connecting to the OPC UA server failed');
+      return;
+    }
+    if (this.currentProblem?.kind === 'client-certificate') {
+      this.logger.debug({ endpoint, err: err.message }, 'the OPC UA server still refuses the gateway certificate');
+      return;
+    }
+    const thumbprint = this.identity?.thumbprint ?? '?';
+    const subject = this.clientSubject;
+    const fix = `trust this certificate on the server: thumbprint ${thumbprint}, subject ${subject}, file ${this.identity?.certificateFile ?? '?'} (move it from the server's rejected to its trusted certificates); the collector keeps retrying and recovers by itself`;
+    this.setProblem({ kind: 'client-certificate', fix });
+    this.logger.error(
+      { endpoint, thumbprint, subject, certificateFile: this.identity?.certificateFile, err: err.message, fix },
+      `the OPC UA server does not trust the gateway's certificate (thumbprint ${thumbprint}, subject ${subject}); trust this certificate on the server: ${err.message}`,
+    );
+  }
+
+  /** The subject of the gateway's certificate, as the server's is printed (trust.ts). */
+  private get clientSubject(): string {
+    try {
+      const file = this.identity?.certificateFile;
+      return file ? new X509Certificate(readFileSync(file)).subject.replace(/\n/g, ', ') : '?';
+    } catch {
+      return '(unreadable certificate)';
     }
   }
 

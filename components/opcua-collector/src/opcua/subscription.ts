@@ -26,6 +26,15 @@ import type { Logger, SampleSink, SourceCounters } from '../ports';
 import { messageOf } from './session';
 import { toNodeId } from './node-ids';
 import { int64ToNumber } from './int64';
+import { SampleClock, TIME_ARRIVAL, TIME_SERVER, presentMs } from './sample-time';
+
+/** Tags whose server sends no source timestamp, reported once per connection (session). */
+export interface TimestampReport {
+  /** Tag indices whose samples carry no source timestamp (timed by the server timestamp or the arrival rule). */
+  withoutSource: number[];
+  /** Of those, the tags whose samples carry no timestamp at all (arrival rule). */
+  withoutAny: number[];
+}
 
 /**
  * The server's overflow flag on a DataValue (Part 4, 7.39.1): InfoType = DataValue (bit 10) plus the
@@ -88,6 +97,19 @@ export class SampleDispatcher {
    * gateway's clock minus the source's, plus the shortest delivery delay seen.
    */
   private minDelayMs = Infinity;
+  /** The timestamp rule (sample-time.ts) and its per-tag state. */
+  private readonly clock: SampleClock;
+  /** Per tag: the item's revised sampling interval, ms (the arrival rule's spacing). */
+  private intervals: Float64Array;
+  /**
+   * For the values of the response being processed that carry no timestamp at all: how many values
+   * of the same monitored item follow each one in the response. Keyed by the DataValue object, which
+   * node-opcua hands on unchanged from the response to the item's 'changed' event.
+   */
+  private later: Map<object, number> | undefined;
+  /** A response had a sample without source timestamp; reported at the next response (all its items delivered by then). */
+  private reportPending = false;
+  private reportDone = false;
 
   constructor(
     private sink: SampleSink,
@@ -95,8 +117,16 @@ export class SampleDispatcher {
     tagCount = 0,
     /** The subscription's maxNotificationsPerPublish; 0 = no limit. */
     private readonly maxNotificationsPerPublish = 0,
+    private readonly timing: { intervalMs?: number; onTimestampsMissing?: (r: TimestampReport) => void } = {},
   ) {
     this.reported = new Uint8Array(tagCount);
+    this.clock = new SampleClock(tagCount);
+    this.intervals = new Float64Array(tagCount).fill(timing.intervalMs ?? 100);
+  }
+
+  /** The server's revised sampling interval of a tag's item. */
+  setInterval(tag: number, intervalMs: number): void {
+    if (tag >= 0 && tag < this.intervals.length && intervalMs > 0) this.intervals[tag] = intervalMs;
   }
 
   /**
@@ -117,6 +147,10 @@ export class SampleDispatcher {
     }
     this.reported = reported;
     this.reportedCount = count;
+    const intervals = new Float64Array(tagCount).fill(this.timing.intervalMs ?? 100);
+    for (const [from, to] of renumber) if (to >= 0 && to < tagCount && from < this.intervals.length) intervals[to] = this.intervals[from]!;
+    this.intervals = intervals;
+    this.clock.renumber(tagCount, renumber);
     this.sink = sink;
   }
 
@@ -154,6 +188,8 @@ export class SampleDispatcher {
   onPublish(message: PublishMessage, nowMs: number): void {
     if (!this.open) return;
     this.receivedAtMs = nowMs;
+    if (this.reportPending && !this.reportDone) this.reportTimestamps();
+    this.later = undefined;
     let changes = 0;
     let data = false;
     let other = false;
@@ -161,7 +197,9 @@ export class SampleDispatcher {
       // DataChangeNotification is the only kind with monitoredItems; a StatusChange does not count as data.
       if (n && 'monitoredItems' in n) {
         data = true;
-        changes += (n.monitoredItems as readonly unknown[] | null)?.length ?? 0;
+        const items = n.monitoredItems as readonly MonitoredItemNotificationLike[] | null;
+        changes += items?.length ?? 0;
+        if (items) this.countUntimed(items);
       } else other = true;
     }
     const publishTimeMs = message.publishTime?.getTime();
@@ -187,11 +225,23 @@ export class SampleDispatcher {
     // One flagged value means at least one value of this item was discarded by the server, possibly
     // more: overflowLost is a lower bound of the samples lost to full queues.
     if ((status & OVERFLOW_BITS) === OVERFLOW_BITS) this.counters.overflowLost++;
-    // Source time is the sample's time. A server that omits it gets its own timestamp used instead
-    // (only present if it sends one unasked), and failing both, the time we received it.
-    const ts = dv.sourceTimestamp ?? dv.serverTimestamp;
-    const sourceTimeMs = ts ? ts.getTime() : Date.now();
-    if (this.receivedAtMs - sourceTimeMs < this.minDelayMs && this.receivedAtMs > 0) this.minDelayMs = this.receivedAtMs - sourceTimeMs;
+    // Source time, else server time, else the arrival rule (sample-time.ts): never one time for a whole publish.
+    const sourceMs = presentMs(dv.sourceTimestamp);
+    let sourceTimeMs: number;
+    if (sourceMs > 0) sourceTimeMs = sourceMs;
+    else {
+      const arrivalMs = this.receivedAtMs > 0 ? this.receivedAtMs : Date.now();
+      sourceTimeMs = this.clock.timeOf(tag, NaN, presentMs(dv.serverTimestamp), arrivalMs, this.later?.get(dv) ?? 0, this.intervals[tag] ?? 100);
+      if (this.clock.origin === TIME_SERVER) this.counters.samplesTimedByServer++;
+      else if (this.clock.origin === TIME_ARRIVAL) this.counters.samplesTimedByArrival++;
+      this.counters.tagsWithoutSourceTimestamp = this.clock.tagsWithoutSource;
+      this.counters.tagsWithoutTimestamp = this.clock.tagsWithoutAny;
+      this.reportPending = true;
+    }
+    // Arrival-rule times say nothing about the source's clock.
+    if (this.clock.origin !== TIME_ARRIVAL || sourceMs > 0) {
+      if (this.receivedAtMs - sourceTimeMs < this.minDelayMs && this.receivedAtMs > 0) this.minDelayMs = this.receivedAtMs - sourceTimeMs;
+    }
     this.counters.notifications++;
     const variant = dv.value;
     const type = variant.dataType;
@@ -199,6 +249,47 @@ export class SampleDispatcher {
     const value = type === DataType.Int64 || type === DataType.UInt64 ? int64ToNumber(variant.value, type === DataType.Int64) : variant.value;
     this.sink(tag, sourceTimeMs, value, status);
   }
+
+  /**
+   * Counts, per monitored item (clientHandle), the values of this response that carry no timestamp
+   * at all, and records for each how many of its item follow it (the arrival rule's spread). Costs
+   * one check per value when the server sends timestamps.
+   */
+  private countUntimed(items: readonly MonitoredItemNotificationLike[]): void {
+    let perHandle: Map<number, number> | undefined;
+    for (const it of items) {
+      const v = it.value;
+      if (!v || presentMs(v.sourceTimestamp) > 0 || presentMs(v.serverTimestamp) > 0) continue;
+      perHandle ??= new Map();
+      perHandle.set(it.clientHandle, (perHandle.get(it.clientHandle) ?? 0) + 1);
+    }
+    if (!perHandle) return;
+    this.later ??= new Map();
+    for (const it of items) {
+      const v = it.value;
+      const left = v ? perHandle.get(it.clientHandle) : undefined;
+      if (!v || left === undefined || presentMs(v.sourceTimestamp) > 0 || presentMs(v.serverTimestamp) > 0) continue;
+      perHandle.set(it.clientHandle, left - 1);
+      this.later.set(v, left - 1);
+    }
+  }
+
+  /** The tags whose samples so far lacked a source timestamp (and any timestamp): check-mapping reports them. */
+  timestampsLacking(): TimestampReport {
+    return this.clock.tagsLacking();
+  }
+
+  /** Once per connection: the tags without source timestamps, for the one warning line. */
+  private reportTimestamps(): void {
+    this.reportDone = true;
+    this.timing.onTimestampsMissing?.(this.clock.tagsLacking());
+  }
+}
+
+/** The part of a MonitoredItemNotification the dispatcher reads. */
+interface MonitoredItemNotificationLike {
+  clientHandle: number;
+  value?: { sourceTimestamp?: Date | null; serverTimestamp?: Date | null } | null;
 }
 
 /**
@@ -322,7 +413,8 @@ async function createItems(
       group = await subscription.monitorItems(
         chunk.map((c) => ({ nodeId: c.nodeId, attributeId: AttributeIds.Value })),
         parameters,
-        TimestampsToReturn.Source,
+        // Both: a server that keeps no source timestamp still stamps its own (see sample-time.ts).
+        TimestampsToReturn.Both,
       );
     } catch (err) {
       // A server that understates (or does not state) its limit: halve the chunk and try again.
@@ -337,6 +429,7 @@ async function createItems(
       dispatcher.deliver(tags[index] ?? -1, dv);
     });
     for (const [i, item] of group.monitoredItems.entries()) {
+      if (item.statusCode.isGood()) dispatcher.setInterval(tags[i] ?? -1, (item.monitoringParameters as { samplingInterval?: number } | undefined)?.samplingInterval ?? 0);
       if (item.statusCode.isGood()) items.push({ nodeId: chunk[i]!.nodeId.toString(), monitoredItemId: item.monitoredItemId as number, tags, index: i });
       else failures.push({ tag: tags[i] ?? -1, nodeId: chunk[i]?.nodeId.toString() ?? '?', status: item.statusCode.toString() });
     }

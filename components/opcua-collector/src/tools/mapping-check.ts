@@ -2,8 +2,9 @@
 // (OpcUaConnection), the user from the environment or the collector's Secrets Manager secret, then
 // the probes and the report. Every step is bounded: connecting by --timeout-ms, each request by the
 // connection's transaction timeout, the test subscription's wait by a few publishing intervals.
+import { X509Certificate } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerCredentialSource } from '../credentials';
 import { endpointHostPort } from '../config-rules';
@@ -62,6 +63,8 @@ export async function checkMappingOnServer(o: CheckMappingOptions): Promise<numb
   try {
     if (verdict?.accepted) say(`server certificate  ${verdict.thumbprint}  trusted (${TRUSTED_BY[verdict.how]}), subject ${verdict.subject}`);
     else if (c.securityMode === 'None') say('server certificate  not checked: securityMode None (allowInsecure), the channel is neither signed nor encrypted');
+    // The server opened a signed channel with the gateway's certificate: it trusts it (a refusal is reported above).
+    if (c.securityMode !== 'None') say(`gateway certificate ${client.thumbprint}  trusted by the server (it opened the secure channel)`);
     const limits = await readServerLimits(connection.session);
     const facts = await probeTags(connection.session, c, limits);
     const waitMs = 2 * c.sampling.publishingIntervalMs + 2_000;
@@ -151,6 +154,25 @@ async function describeConnectFailure(err: unknown, verdict: TrustVerdict | unde
   }
   // node-opcua's messages span lines and end in spaces.
   const message = messageOf(err).replace(/\s+/g, ' ').trim();
+  if (kind === 'client-certificate') {
+    let subject = '(unreadable)';
+    try {
+      subject = new X509Certificate(readFileSync(client.certificateFile)).subject.replace(/\n/g, ', ');
+    } catch {
+      // The thumbprint and the file name still identify it.
+    }
+    const certain = err instanceof ConnectFailure && err.certain;
+    return [
+      certain
+        ? `CONNECTION FAILED: the server does not trust the gateway's certificate (${message})`
+        : `CONNECTION FAILED: ${message}: the server most likely does not trust the gateway's certificate`,
+      `  the gateway (this client) presented`,
+      `    thumbprint  ${client.thumbprint}`,
+      `    subject     ${subject}`,
+      `    file        ${client.certificateFile}`,
+      `  fix: trust this certificate on the server (the OT team moves it from the server's rejected to its trusted certificates); the collector recovers by itself once it is`,
+    ];
+  }
   if (kind === 'identity') {
     const fix =
       o.identity.kind === 'env'

@@ -49,7 +49,7 @@ export async function probeSubscription(
     t.firstValue = { status: statusName(status), good, shape: good ? shapeOf(value) : 'none', from: 'subscription' };
     if (++seen >= expected) allSeen();
   };
-  const counters: SourceCounters = { notifications: 0, overflowLost: 0, reconnects: 0, connectFailures: 0, identityRejected: 0, certificateRejected: 0, watchdogResets: 0, monitoredItemsFailed: 0 };
+  const counters: SourceCounters = { notifications: 0, overflowLost: 0, reconnects: 0, connectFailures: 0, identityRejected: 0, certificateRejected: 0, clientCertificateRejected: 0, tagsWithoutSourceTimestamp: 0, tagsWithoutTimestamp: 0, samplesTimedByServer: 0, samplesTimedByArrival: 0, watchdogResets: 0, monitoredItemsFailed: 0 };
   const dispatcher = new SampleDispatcher(sink, counters, n, config.sampling.maxNotificationsPerPublish);
   const logger = collectingLogger(notes);
   let result;
@@ -77,6 +77,13 @@ export async function probeSubscription(
   await Promise.race([everyTag, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
   clearTimeout(timer);
   dispatcher.open = false;
+  // How the server timestamps each tag's samples (the collector's own rule, opcua/sample-time.ts).
+  const lacking = dispatcher.timestampsLacking();
+  const withoutAny = new Set(lacking.withoutAny);
+  const withoutSource = new Set(lacking.withoutSource);
+  perTag.forEach((t, tag) => {
+    if (t.firstValue?.from === 'subscription') t.firstValue.timestamps = withoutAny.has(tag) ? 'none' : withoutSource.has(tag) ? 'server' : 'source';
+  });
   result.subscription.detach();
   const deleted = await withTimeout(result.subscription.subscription.terminate(), DELETE_TIMEOUT_MS).then(
     () => true,

@@ -37,7 +37,7 @@ export interface TagFacts {
   valueRank?: number;
   dataType?: DataTypeFact;
   /** The first sample the test subscription delivered, else the value Read. */
-  value?: { status: string; good: boolean; shape: ValueShape; from: 'subscription' | 'read' };
+  value?: { status: string; good: boolean; shape: ValueShape; from: 'subscription' | 'read'; timestamps?: 'source' | 'server' | 'none' };
   monitored?: { ok: true; revisedSamplingMs: number } | { ok: false; status: string };
   /** Monitored, but no sample (not even the initial value OPC UA always sends) within this many ms. */
   noSampleWithinMs?: number;
@@ -200,6 +200,15 @@ function checkSampling(tag: TagConfig, at: string, f: TagFacts, requestedMs: num
   if (!m.ok) return problem(`the server refused to monitor it (${m.status})`, `check ${at}.nodeId, and that the OPC UA user may subscribe to it`);
   if (f.noSampleWithinMs !== undefined) {
     warning(`no sample arrived within ${f.noSampleWithinMs} ms, not even the initial value a server sends at once`, 'check the node on the server (its value source, its sampling)');
+  }
+  const ts = f.value?.timestamps;
+  if (ts === 'server' || ts === 'none') {
+    warning(
+      ts === 'server'
+        ? 'the server sends no source timestamp for it: the collector times its samples by the server timestamp'
+        : 'the server sends no timestamp at all for it: the collector times its samples on arrival, spread back by the sampling interval',
+      'enable source timestamps for this node on the server (or its device driver); the values are all kept meanwhile (docs/collector.md, timestamps)',
+    );
   }
   const granted = m.revisedSamplingMs;
   if (!(granted > requestedMs)) return;

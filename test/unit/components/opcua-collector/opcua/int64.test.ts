@@ -34,7 +34,7 @@ test('beyond 2^53, or not a pair of numbers: unchanged', () => {
 
 test('the dispatcher hands 64-bit integers to the sink as numbers, and everything else untouched', () => {
   const got: unknown[] = [];
-  const counters = { notifications: 0, overflowLost: 0, reconnects: 0, connectFailures: 0, identityRejected: 0, certificateRejected: 0, watchdogResets: 0, monitoredItemsFailed: 0 };
+  const counters = { notifications: 0, overflowLost: 0, reconnects: 0, connectFailures: 0, identityRejected: 0, certificateRejected: 0, clientCertificateRejected: 0, tagsWithoutSourceTimestamp: 0, tagsWithoutTimestamp: 0, samplesTimedByServer: 0, samplesTimedByArrival: 0, watchdogResets: 0, monitoredItemsFailed: 0 };
   const d = new SampleDispatcher((_tag, _ms, value) => got.push(value), counters, 1, 0);
   const dv = (dataType: string, value: unknown) =>
     new DataValue({ value: { dataType, arrayType: VariantArrayType.Scalar, value }, statusCode: StatusCodes.Good, sourceTimestamp: new Date(1_000) });

@@ -22,7 +22,7 @@ const NOW = 1_718_000_000_000;
 const SERVER = NOW - 90_000;
 
 function counters(): SourceCounters {
-  return { notifications: 0, overflowLost: 0, reconnects: 0, connectFailures: 0, identityRejected: 0, certificateRejected: 0, watchdogResets: 0, monitoredItemsFailed: 0 };
+  return { notifications: 0, overflowLost: 0, reconnects: 0, connectFailures: 0, identityRejected: 0, certificateRejected: 0, clientCertificateRejected: 0, tagsWithoutSourceTimestamp: 0, tagsWithoutTimestamp: 0, samplesTimedByServer: 0, samplesTimedByArrival: 0, watchdogResets: 0, monitoredItemsFailed: 0 };
 }
 
 const keepAlive = (publishTimeMs: number): PublishMessage => ({ publishTime: new Date(publishTimeMs), notificationData: [] });
