@@ -25,13 +25,13 @@ const workDir = mkdtempSync(join(tmpdir(), 'conduit-collector-reconnect-'));
 let plant: SimulatedPlant;
 let source: NodeOpcUaSource | undefined;
 const samples: { tag: number; ms: number }[] = [];
-const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+const lines: { at: number; level: string; msg: string; fields: Record<string, unknown> }[] = [];
 
 const logger: Logger = {
-  debug: (fields, msg) => void lines.push({ level: 'debug', msg, fields }),
-  info: (fields, msg) => void lines.push({ level: 'info', msg, fields }),
-  warn: (fields, msg) => void lines.push({ level: 'warn', msg, fields }),
-  error: (fields, msg) => void lines.push({ level: 'error', msg, fields }),
+  debug: (fields, msg) => void lines.push({ at: Date.now(), level: 'debug', msg, fields }),
+  info: (fields, msg) => void lines.push({ at: Date.now(), level: 'info', msg, fields }),
+  warn: (fields, msg) => void lines.push({ at: Date.now(), level: 'warn', msg, fields }),
+  error: (fields, msg) => void lines.push({ at: Date.now(), level: 'error', msg, fields }),
 };
 const credentials: CredentialSource = { get: async () => ({ username: USER, password: PASSWORD }) };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -141,6 +141,11 @@ describe('reconnect after plant outages (the real node-opcua client, the simulat
       const downtimeMs = backAt - stopCalledAt;
       const resumedAt = Math.min(...config.tags.map((_, tag) => samples.find((s) => s.tag === tag && s.ms >= restartCalledAt)!.ms));
       t.diagnostic(`outage ${downMs} ms: the first sample after it is stamped ${resumedAt - backAt} ms after plant.restart() resolved`);
+      const at = (msg: string, from: number) => (lines.find((l) => l.at >= from && l.msg.startsWith(msg))?.at ?? NaN) - from;
+      t.diagnostic(
+        `  from stop(): disconnected +${at('disconnected from', stopCalledAt)} ms, first unreachable +${at('the OPC UA server is unreachable', stopCalledAt)} ms; ` +
+          `from back: reachable +${at('the OPC UA server is reachable again', backAt)} ms, subscribed +${at('connected to the OPC UA server and subscribed', backAt)} ms`,
+      );
       for (let tag = 0; tag < config.tags.length; tag++) {
         const gapMs = gapAcross(tag, stoppedAt, restartCalledAt);
         t.diagnostic(`outage ${downMs} ms (plant down ${downtimeMs} ms from stop() to restarted): tag ${tag} gap ${gapMs} ms`);
