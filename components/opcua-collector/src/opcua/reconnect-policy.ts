@@ -51,7 +51,9 @@ export interface AttemptEnd {
 
 /** Classifies how an attempt ended. Overload wins over unreachable: a server that spoke is up. */
 export function classifyAttemptEnd(e: AttemptEnd): RetryClass {
-  if (e.kind === 'identity' || e.kind === 'certificate' || e.kind === 'credentials') return 'operator';
+  // Every ConnectFailure kind but 'other' names something an operator must fix (identity,
+  // certificate, and whatever kind is added later), and keeps the exponential backoff.
+  if (e.kind !== 'other' && e.kind !== 'lost' && e.kind !== 'subscribe') return 'operator';
   if (OVERLOAD.test(e.message)) return 'overload';
   if (e.kind === 'lost') return 'other';
   if (e.tcpConnectTimedOut || (e.code !== undefined && UNREACHABLE.test(e.code)) || UNREACHABLE.test(e.message)) return 'unreachable';

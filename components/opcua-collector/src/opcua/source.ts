@@ -371,6 +371,10 @@ export class NodeOpcUaSource implements OpcUaSource {
       else this.logger.warn({ endpoint, err: probe.message }, 'connecting to the OPC UA server failed');
       return undefined;
     }
+    if (this.unreachable) {
+      this.logger.info({ endpoint, unreachableForMs: Date.now() - this.unreachable.since, attempts: this.unreachable.attempts }, 'the OPC UA server is reachable again');
+      this.unreachable = undefined;
+    }
     let connection: OpcUaConnection;
     try {
       connection = await OpcUaConnection.open({
@@ -463,8 +467,6 @@ export class NodeOpcUaSource implements OpcUaSource {
     }
     if (this.connectedOnce) this.c.reconnects++;
     this.connectedOnce = true;
-    if (this.unreachable) this.logger.info({ endpoint, unreachableForMs: Date.now() - this.unreachable.since, attempts: this.unreachable.attempts }, 'the OPC UA server is reachable again');
-    this.unreachable = undefined;
     this.identityRejectedInARow = 0;
     this.setProblem(undefined);
     this.currentState = 'connected';
