@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { UNREACHABLE_MAX_DELAY_MS, classifyAttemptEnd, unreachableDelayMs } from '../../../../../components/opcua-collector/src/opcua/reconnect-policy';
-import { hostAndPort } from '../../../../../components/opcua-collector/src/opcua/tcp-probe';
+import { createServer, type AddressInfo } from 'node:net';
+import { hostAndPort, probeTcp } from '../../../../../components/opcua-collector/src/opcua/tcp-probe';
 
 describe('classifyAttemptEnd', () => {
   test('nothing listening is unreachable: socket codes, node-opcua messages that carry them, our TCP deadline', () => {
@@ -75,5 +76,26 @@ describe('hostAndPort', () => {
     assert.deepEqual(hostAndPort('opc.tcp://127.0.0.1:4841/UA/Plant'), { host: '127.0.0.1', port: 4841 });
     assert.deepEqual(hostAndPort('opc.tcp://plc-7.plant.local/'), { host: 'plc-7.plant.local', port: 4840 });
     assert.deepEqual(hostAndPort('opc.tcp://[fd00::7]:4840'), { host: 'fd00::7', port: 4840 });
+  });
+});
+
+describe('probeTcp (loopback)', () => {
+  test('a listening port is ok and the probe sends nothing; a closed one is ECONNREFUSED; an abort ends it', async () => {
+    const received: Buffer[] = [];
+    const server = createServer((socket) => socket.on('data', (d) => received.push(d)).on('error', () => undefined));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      assert.deepEqual(await probeTcp(`opc.tcp://127.0.0.1:${port}/UA`, new AbortController().signal), { ok: true });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    assert.deepEqual(received, [], 'no byte reached the server');
+    const refused = await probeTcp(`opc.tcp://127.0.0.1:${port}/UA`, new AbortController().signal);
+    assert.equal(refused.ok, false);
+    assert.equal(!refused.ok && refused.code, 'ECONNREFUSED');
+    const aborted = new AbortController();
+    aborted.abort();
+    assert.deepEqual(await probeTcp(`opc.tcp://127.0.0.1:${port}/UA`, aborted.signal), { ok: false, code: undefined, message: 'aborted', timedOut: false });
   });
 });
