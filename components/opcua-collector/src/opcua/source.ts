@@ -10,7 +10,10 @@
 // Republish the notifications the server still holds. The server only holds queueSize values per item
 // (about two publishing intervals), so that recovers at most ~1 s of data per blip; we accept the gap
 // for a path that is the same every time. The watchdog (watchdog.ts) covers what no event reports: a
-// session that stays "connected" while nothing arrives.
+// session that stays "connected" while nothing arrives. The pause before each attempt depends on how
+// the last one ended (reconnect-policy.ts): every 0.5-2 s while nothing accepts TCP at the endpoint
+// (each attempt starts with a bounded TCP probe, tcp-probe.ts), the configured exponential backoff
+// when the server answered, so that the end of a plant outage costs at most a couple of seconds.
 //
 // Every session also reads the EURange of the tags whose percent deadband has no configured range
 // (eu-range.ts), so a range changed on the server is picked up at the next reconnect.
