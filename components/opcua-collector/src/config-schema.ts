@@ -412,12 +412,18 @@ export const COLLECTOR_CONFIG_SCHEMA = {
     },
     reconnect: {
       type: 'object',
-      description: 'Backoff between connection attempts: capped exponential with jitter.',
+      description:
+        'Backoff between connection attempts that reached a server: capped exponential with jitter. An endpoint where nothing accepts TCP (refused, unreachable, no answer within 3 s) is retried every 0.5-2 s instead, however long the outage.',
       additionalProperties: false,
       default: {},
       properties: {
-        initialDelayMs: ms('First delay after a failed or lost connection, ms.', 100, 600_000, 1_000),
-        maxDelayMs: ms('Longest delay between attempts, ms; at least initialDelayMs.', 100, 3_600_000, 60_000),
+        initialDelayMs: ms(
+          'Upper bound of the first delay after a lost connection or a failure where the server answered (overload, identity, certificate, secret, other), ms; doubles with each such failure in a row.',
+          100,
+          600_000,
+          1_000,
+        ),
+        maxDelayMs: ms('Longest delay between attempts, ms; at least initialDelayMs. Also caps the 0.5-2 s pace of unreachable retries when below 2000.', 100, 3_600_000, 60_000),
       },
     },
     logLevel: {

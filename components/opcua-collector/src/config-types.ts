@@ -130,7 +130,7 @@ export interface CollectorConfig {
   burst: BurstConfig;
   /** A connected session that delivers no data for this long is reconnected, ms. */
   watchdog: { noDataTimeoutMs: number };
-  /** Reconnect backoff: capped exponential with jitter, ms. */
+  /** Reconnect backoff after failures where a server answered: capped exponential with jitter, ms (an unreachable endpoint is retried every 0.5-2 s; opcua/reconnect-policy.ts). */
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }

@@ -10,7 +10,10 @@
 // Republish the notifications the server still holds. The server only holds queueSize values per item
 // (about two publishing intervals), so that recovers at most ~1 s of data per blip; we accept the gap
 // for a path that is the same every time. The watchdog (watchdog.ts) covers what no event reports: a
-// session that stays "connected" while nothing arrives.
+// session that stays "connected" while nothing arrives. The pause before each attempt depends on how
+// the last one ended (reconnect-policy.ts): every 0.5-2 s while nothing accepts TCP at the endpoint
+// (each attempt starts with a bounded TCP probe, tcp-probe.ts), the configured exponential backoff
+// when the server answered, so that the end of a plant outage costs at most a couple of seconds.
 //
 // Every session also reads the EURange of the tags whose percent deadband has no configured range
 // (eu-range.ts), so a range changed on the server is picked up at the next reconnect.
@@ -32,11 +35,15 @@ import { needsNamespaces } from './node-ids';
 import { SampleDispatcher, retargetItems, subscribeTags, type ItemFailure, type SubscribeResult } from './subscription';
 import { expectsData, watchConnection } from './watchdog';
 import { ServerTrustPolicy, type TrustVerdict } from './trust';
+import { type AttemptEnd, type RetryClass, classifyAttemptEnd, unreachableDelayMs } from './reconnect-policy';
+import { probeTcp } from './tcp-probe';
 
 /** A connect that has not produced a subscription by then is abandoned and retried, ms. */
 const CONNECT_DEADLINE_MS = 60_000;
 /** stop() waits this long by default for the connection to close before it returns anyway, ms. */
 const STOP_TIMEOUT_MS = 5_000;
+/** While the endpoint stays unreachable, one WARN line this often at most (the attempts between go to debug), ms. */
+const UNREACHABLE_WARN_EVERY_MS = 60_000;
 
 export interface NodeOpcUaSourceOptions {
   config: CollectorConfig;
@@ -120,6 +127,10 @@ export class NodeOpcUaSource implements OpcUaSource {
   private lastDataAt: number | undefined;
   private lastAliveAt: number | undefined;
   private aliveAsOf: number | undefined;
+  /** How the last attempt ended: decides the pause before the next one (reconnect-policy.ts). */
+  private lastEnd: { retry: RetryClass; attemptMs: number } | undefined;
+  /** The current run of unreachable attempts: when it began, how many, when it was last logged at WARN. */
+  private unreachable: { since: number; attempts: number; warnedAt: number } | undefined;
 
   constructor(o: NodeOpcUaSourceOptions) {
     this.config = o.config;
@@ -240,8 +251,14 @@ export class NodeOpcUaSource implements OpcUaSource {
         continue;
       }
       this.currentState = 'backoff';
-      const delayMs = this.backoff.next();
-      this.logger.info({ endpoint: this.config.endpointUrl, delayMs, attempt: this.backoff.attempts }, 'reconnecting to the OPC UA server after a delay');
+      const end = this.lastEnd ?? { retry: 'other', attemptMs: 0 };
+      // Unreachable: a fast, jittered pace that does not grow (free for the server); else the
+      // configured exponential backoff, which only those other failures advance.
+      const delayMs = end.retry === 'unreachable' ? unreachableDelayMs(this.random(), end.attemptMs, this.config.reconnect.maxDelayMs) : this.backoff.next();
+      const fields = { endpoint: this.config.endpointUrl, delayMs, retry: end.retry, attempt: this.backoff.attempts };
+      // A long outage retries every second or two: only the first pause of a run is logged at info.
+      if (end.retry === 'unreachable' && (this.unreachable?.attempts ?? 0) > 1) this.logger.debug(fields, 'reconnecting to the OPC UA server after a delay');
+      else this.logger.info(fields, 'reconnecting to the OPC UA server after a delay');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delayMs);
         this.wakeFromBackoff = () => {
@@ -262,6 +279,9 @@ export class NodeOpcUaSource implements OpcUaSource {
     const attempt: Attempt = { abort: new AbortController(), end };
     this.attempt = attempt;
     const deadline = setTimeout(() => attempt.abort.abort(), CONNECT_DEADLINE_MS);
+    const startedAt = Date.now();
+    // Replaced by whatever ends this attempt; a failure that says nothing more is 'other'.
+    this.lastEnd = { retry: 'other', attemptMs: 0 };
     try {
       const credentials = await this.readCredentials();
       if (!credentials || this.stopping) return;
@@ -290,6 +310,7 @@ export class NodeOpcUaSource implements OpcUaSource {
         this.lastAliveAt = d.lastAliveAtMs || this.lastAliveAt;
         if (Number.isFinite(d.aliveAsOfMs)) this.aliveAsOf = d.aliveAsOfMs;
       }
+      this.endedAs({ kind: 'lost', message: reason }, startedAt);
       if (!this.stopping) this.logger.warn({ endpoint, reason }, 'disconnected from the OPC UA server');
       subscribed.subscription.detach();
       await connection.close();
@@ -298,6 +319,32 @@ export class NodeOpcUaSource implements OpcUaSource {
       clearTimeout(deadline);
       if (attempt.dispatcher) attempt.dispatcher.open = false;
       this.attempt = undefined;
+      this.lastEnd = { retry: this.lastEnd?.retry ?? 'other', attemptMs: Date.now() - startedAt };
+    }
+  }
+
+  /** Records how the current attempt ended (the pause before the next one depends on it). */
+  private endedAs(e: AttemptEnd, startedAt: number): RetryClass {
+    const retry = classifyAttemptEnd(e);
+    this.lastEnd = { retry, attemptMs: Date.now() - startedAt };
+    if (retry !== 'unreachable') this.unreachable = undefined;
+    return retry;
+  }
+
+  /**
+   * Logs an attempt that found nothing listening: the first of a run at WARN, then one WARN a minute
+   * with the count (the attempts in between at debug), so an outage of hours does not flood the log.
+   */
+  private reportUnreachable(err: string): void {
+    const now = Date.now();
+    const run = (this.unreachable ??= { since: now, attempts: 0, warnedAt: 0 });
+    run.attempts++;
+    const fields = { endpoint: this.config.endpointUrl, err, attempts: run.attempts, unreachableForMs: now - run.since };
+    if (run.attempts === 1 || now - run.warnedAt >= UNREACHABLE_WARN_EVERY_MS) {
+      run.warnedAt = now;
+      this.logger.warn(fields, 'the OPC UA server is unreachable (nothing accepts TCP at the endpoint); retrying every 0.5-2 s');
+    } else {
+      this.logger.debug(fields, 'the OPC UA server is still unreachable');
     }
   }
 
@@ -308,6 +355,7 @@ export class NodeOpcUaSource implements OpcUaSource {
       return credentials;
     } catch (err) {
       this.c.connectFailures++;
+      this.endedAs({ kind: (err as { retryable?: unknown }).retryable === false ? 'credentials' : 'other', message: messageOf(err) }, Date.now());
       // CredentialSource errors name the secret, never its value.
       this.logger.error({ endpoint: this.config.endpointUrl, err: messageOf(err) }, 'cannot read the OPC UA credentials');
       // Throttling or a network error passes by itself; a missing or malformed secret does not.
@@ -326,6 +374,20 @@ export class NodeOpcUaSource implements OpcUaSource {
     const endpoint = this.config.endpointUrl;
     const identity = this.identity;
     if (!identity) return undefined;
+    const startedAt = Date.now();
+    const probe = await probeTcp(endpoint, attempt.abort.signal);
+    if (!probe.ok) {
+      if (this.stopping || attempt.abort.signal.aborted) return undefined;
+      this.c.connectFailures++;
+      const retry = this.endedAs({ kind: 'other', message: probe.message, code: probe.code, tcpConnectTimedOut: probe.timedOut }, startedAt);
+      if (retry === 'unreachable') this.reportUnreachable(probe.message);
+      else this.logger.warn({ endpoint, err: probe.message }, 'connecting to the OPC UA server failed');
+      return undefined;
+    }
+    if (this.unreachable) {
+      this.logger.info({ endpoint, unreachableForMs: Date.now() - this.unreachable.since, attempts: this.unreachable.attempts }, 'the OPC UA server is reachable again');
+      this.unreachable = undefined;
+    }
     let connection: OpcUaConnection;
     try {
       connection = await OpcUaConnection.open({
@@ -344,6 +406,7 @@ export class NodeOpcUaSource implements OpcUaSource {
       if (this.stopping) return undefined;
       this.c.connectFailures++;
       const kind = err instanceof ConnectFailure ? err.kind : 'other';
+      const retry = this.endedAs({ kind, message: messageOf(err) }, startedAt);
       if (kind === 'identity') {
         this.c.identityRejected++;
         this.refreshCredentials = true;
@@ -367,9 +430,12 @@ export class NodeOpcUaSource implements OpcUaSource {
         );
       } else if (kind === 'client-certificate') {
         this.onClientCertificateRefused(err as ConnectFailure);
+      } else if (retry === 'unreachable') {
+        // The server went between the probe and the connect.
+        this.reportUnreachable(messageOf(err));
       } else if (kind !== 'certificate') {
         // A refused certificate was logged (with its thumbprint) by onVerdict.
-        this.logger.warn({ endpoint, err: messageOf(err) }, 'connecting to the OPC UA server failed');
+        this.logger.warn({ endpoint, err: messageOf(err), retry }, 'connecting to the OPC UA server failed');
       }
       if (kind !== 'client-certificate') this.clientRefusedInARow = 0;
       return undefined;
@@ -401,7 +467,8 @@ export class NodeOpcUaSource implements OpcUaSource {
       await connection.close();
       if (this.stopping) return undefined;
       this.c.connectFailures++;
-      this.logger.warn({ endpoint, err: messageOf(err) }, 'creating the OPC UA subscription failed');
+      const retry = this.endedAs({ kind: 'subscribe', message: messageOf(err) }, startedAt);
+      this.logger.warn({ endpoint, err: messageOf(err), retry }, 'creating the OPC UA subscription failed');
       return undefined;
     }
     if (this.stopping) {
