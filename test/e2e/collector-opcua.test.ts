@@ -12,11 +12,12 @@ import { SecretsManagerCredentialSource } from '../../components/opcua-collector
 import type { CollectorConfig, ServerTrust, TagConfig } from '../../components/opcua-collector/src/config-types';
 import { NodeOpcUaSource } from '../../components/opcua-collector/src/opcua';
 import { CollectorPipeline } from '../../components/opcua-collector/src/pipeline';
-import type { CredentialSource, Logger, OperatorProblem, SampleSink } from '../../components/opcua-collector/src/ports';
+import type { CredentialSource, OperatorProblem, SampleSink } from '../../components/opcua-collector/src/ports';
 import { decode } from '../unit/shared/publish/helpers';
-import { LocalAws, type ClientEnv } from '../harness/aws/local-aws';
+import { LocalAws } from '../harness/aws/local-aws';
 import { SimulatedPlant } from '../harness/plant/plant';
 import { TICK_MS, tickOf } from '../harness/plant/signals';
+import { TestLogger, plantTags, sleep, sourceConfig, useEnv, waitUntil, type LogLine, type Sample } from './source-rig';
 
 const USER = 'operator';
 const PASSWORD = 'right-horse-battery-staple';
@@ -40,68 +41,6 @@ let restoreEnv: () => void;
 let credentials: SecretsManagerCredentialSource;
 let plant: SimulatedPlant;
 
-interface LogLine {
-  level: string;
-  fields: Record<string, unknown>;
-  msg: string;
-  text: string;
-}
-
-class TestLogger implements Logger {
-  readonly lines: LogLine[] = [];
-  debug(fields: Record<string, unknown>, msg: string): void {
-    this.add('debug', fields, msg);
-  }
-  info(fields: Record<string, unknown>, msg: string): void {
-    this.add('info', fields, msg);
-  }
-  warn(fields: Record<string, unknown>, msg: string): void {
-    this.add('warn', fields, msg);
-  }
-  error(fields: Record<string, unknown>, msg: string): void {
-    this.add('error', fields, msg);
-  }
-  private add(level: string, fields: Record<string, unknown>, msg: string): void {
-    const line = { level, fields, msg, text: `${level} ${msg} ${JSON.stringify(fields)}` };
-    this.lines.push(line);
-    allLogs.push(line);
-  }
-  find(pattern: RegExp, level?: string): LogLine[] {
-    return this.lines.filter((l) => (level === undefined || l.level === level) && pattern.test(l.text));
-  }
-}
-
-interface Sample {
-  tag: number;
-  ms: number;
-  value: unknown;
-  status: number;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-  return Date.now() - start;
-}
-
-function useEnv(env: ClientEnv): () => void {
-  const keys = [...env.unset, ...Object.keys(env.set)];
-  const saved = new Map(keys.map((k) => [k, process.env[k]]));
-  for (const k of env.unset) delete process.env[k];
-  Object.assign(process.env, env.set);
-  return () => {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
-}
-
 async function startPlant(opts: Parameters<typeof SimulatedPlant.start>[0] = {}): Promise<SimulatedPlant> {
   const p = await SimulatedPlant.start({ pkiDir: serverPki, users: [{ username: USER, password: PASSWORD }], ...opts });
   plants.add(p);
@@ -109,54 +48,18 @@ async function startPlant(opts: Parameters<typeof SimulatedPlant.start>[0] = {})
 }
 
 function tagsOf(p: SimulatedPlant, extra: TagConfig[] = []): TagConfig[] {
-  return [...p.tags.map((t): TagConfig => ({ name: t.name, nodeId: t.nodeId, mode: 'change', windowMs: 1_000 })), ...extra];
+  return [...plantTags(p), ...extra];
 }
 
 function configFor(p: SimulatedPlant, o: { trust?: Partial<ServerTrust>; tags?: TagConfig[]; noDataTimeoutMs?: number } = {}): CollectorConfig {
-  return {
-    endpointUrl: p.endpointUrl,
-    allowedEndpoints: [],
-    mode: 'active',
-    securityMode: 'SignAndEncrypt',
-    securityPolicy: 'Basic256Sha256',
-    allowInsecure: false,
-    serverTrust: { thumbprints: [], certificates: [], ...o.trust },
-    credentialsSource: 'secretsmanager',
+  return sourceConfig(p, {
     credentialsSecretId: SECRET_ID,
-    site: 'test-site',
-    area: 'test-area',
-    mappingVersion: 'v1',
-    sampling: { intervalMs: 100, publishingIntervalMs: 500, queueSize: 20, maxNotificationsPerPublish: 1_000 },
+    serverTrust: { thumbprints: [], certificates: [], ...o.trust },
     tags: o.tags ?? tagsOf(p),
-    publish: {
-      topic: 'conduit/{thingName}/{site}/{area}',
-      mappingTopic: 'conduit/{thingName}/mapping',
-      auditTopic: 'conduit/{thingName}/config-audit',
-      qos: 1,
-      maxMessageBytes: 131_072,
-      intervalMs: 1_000,
-      maxPublishesPerSecond: 10,
-      queueMaxMessages: 1_000,
-      significantDigits: 10,
-      rmsFields: ['rms'],
-    },
-    metrics: { topic: 'conduit/{thingName}/metrics', intervalSec: 60 },
-    burst: {
-      preTriggerSec: 60,
-      postTriggerSec: 10,
-      cooldownSec: 60,
-      maxCapturesPerHour: 30,
-      maxCaptureSec: 300,
-      alarmTopic: 'conduit/{thingName}/alarms',
-      sinkTopic: 'conduit/firehose-sink/put',
-      sinkAckTopic: 'conduit/firehose-sink/ack',
-      ackTimeoutMs: 10_000,
-      maxPendingBytes: 67_108_864,
-    },
+    sampling: { intervalMs: 100, publishingIntervalMs: 500, queueSize: 20, maxNotificationsPerPublish: 1_000 },
     watchdog: { noDataTimeoutMs: o.noDataTimeoutMs ?? 10_000 },
     reconnect: { initialDelayMs: 200, maxDelayMs: 1_000 },
-    logLevel: 'debug',
-  };
+  });
 }
 
 interface Running {
@@ -168,7 +71,7 @@ interface Running {
 }
 
 async function startSource(config: CollectorConfig, creds: CredentialSource = credentials, alsoTo?: SampleSink): Promise<Running> {
-  const logger = new TestLogger();
+  const logger = new TestLogger(allLogs);
   const samples: Sample[] = [];
   const problems: Running['problems'] = [];
   const source: NodeOpcUaSource = new NodeOpcUaSource({

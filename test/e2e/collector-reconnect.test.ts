@@ -11,10 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { CollectorConfig, TagConfig } from '../../components/opcua-collector/src/config-types';
+import type { CollectorConfig } from '../../components/opcua-collector/src/config-types';
 import { NodeOpcUaSource } from '../../components/opcua-collector/src/opcua';
 import type { CredentialSource, Logger } from '../../components/opcua-collector/src/ports';
 import { SimulatedPlant } from '../harness/plant/plant';
+import { plantTags, sleep, sourceConfig, waitUntil } from './source-rig';
 
 const USER = 'operator';
 const PASSWORD = 'reconnect-e2e-Pa55word';
@@ -34,63 +35,16 @@ const logger: Logger = {
   error: (fields, msg) => void lines.push({ at: Date.now(), level: 'error', msg, fields }),
 };
 const credentials: CredentialSource = { get: async () => ({ username: USER, password: PASSWORD }) };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 function configFor(p: SimulatedPlant): CollectorConfig {
-  const tags = p.tags.map((t): TagConfig => ({ name: t.name, nodeId: t.nodeId, mode: 'change', windowMs: 1_000 }));
-  return {
-    endpointUrl: p.endpointUrl,
-    allowedEndpoints: [],
-    mode: 'active',
-    securityMode: 'SignAndEncrypt',
-    securityPolicy: 'Basic256Sha256',
-    allowInsecure: false,
-    serverTrust: { thumbprints: [p.certificateThumbprint], certificates: [] },
-    credentialsSource: 'secretsmanager',
+  return sourceConfig(p, {
     credentialsSecretId: 'conduit/opcua/reconnect-e2e',
-    site: 'test-site',
-    area: 'test-area',
-    mappingVersion: 'v1',
+    serverTrust: { thumbprints: [p.certificateThumbprint], certificates: [] },
+    tags: plantTags(p),
     sampling: { intervalMs: 100, publishingIntervalMs: 1_000, queueSize: 20, maxNotificationsPerPublish: 1_000 },
-    tags,
-    publish: {
-      topic: 'conduit/{thingName}/{site}/{area}',
-      mappingTopic: 'conduit/{thingName}/mapping',
-      auditTopic: 'conduit/{thingName}/config-audit',
-      qos: 1,
-      maxMessageBytes: 131_072,
-      intervalMs: 1_000,
-      maxPublishesPerSecond: 10,
-      queueMaxMessages: 1_000,
-      significantDigits: 10,
-      rmsFields: ['rms'],
-    },
-    metrics: { topic: 'conduit/{thingName}/metrics', intervalSec: 60 },
-    burst: {
-      preTriggerSec: 60,
-      postTriggerSec: 10,
-      cooldownSec: 60,
-      maxCapturesPerHour: 30,
-      maxCaptureSec: 300,
-      alarmTopic: 'conduit/{thingName}/alarms',
-      sinkTopic: 'conduit/firehose-sink/put',
-      sinkAckTopic: 'conduit/firehose-sink/ack',
-      ackTimeoutMs: 10_000,
-      maxPendingBytes: 67_108_864,
-    },
     watchdog: { noDataTimeoutMs: 15_000 },
     // The defaults: before the fix, these let a 10 s outage cost up to ~30 s of data.
     reconnect: { initialDelayMs: 1_000, maxDelayMs: 60_000 },
-    logLevel: 'debug',
-  };
+  });
 }
 
 /**
